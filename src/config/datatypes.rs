@@ -1,0 +1,1 @@
+//! Value datatypes of the config file.

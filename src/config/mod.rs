@@ -1,0 +1,12 @@
+//! The configuration engine: finds, parses, expands and validates a
+//! `supervisord.conf` exactly as Supervisor 4.3.0 does, and reports mistakes
+//! naming the file, the section and the key.
+
+pub mod command;
+pub mod datatypes;
+pub mod environment;
+pub mod expand;
+pub mod ini;
+
+/// The sample configuration printed by `echo_supervisord_conf`.
+pub const SAMPLE: &str = include_str!("sample.conf");
