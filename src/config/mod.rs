@@ -7,6 +7,12 @@ pub mod datatypes;
 pub mod environment;
 pub mod expand;
 pub mod ini;
+pub mod load;
+pub mod locate;
+pub mod model;
+
+pub use load::{load, load_ctl, ConfigError, Host, Overrides};
+pub use model::*;
 
 /// The sample configuration printed by `echo_supervisord_conf`.
 pub const SAMPLE: &str = include_str!("sample.conf");

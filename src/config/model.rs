@@ -1,0 +1,205 @@
+//! The typed configuration: what the rest of the program reads after loading.
+//!
+//! Every value here is validated and `%`-expanded; defaults are filled in.
+
+use std::path::PathBuf;
+
+pub use super::datatypes::{AutoRestart, LogLevel, LogTarget, User};
+
+/// Everything `supervisord` needs from its config file and command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The config file as the user named it (or as the search found it).
+    pub file: PathBuf,
+    /// Absolute directory of the config file: `%(here)s`.
+    pub here: PathBuf,
+    pub supervisord: Supervisord,
+    pub unix_servers: Vec<UnixHttpServer>,
+    pub inet_servers: Vec<InetHttpServer>,
+    /// Whether an `[rpcinterface:x]` names the standard `supervisor.*` namespace.
+    pub rpcinterfaces: Vec<RpcInterface>,
+    /// Process groups in start order: ascending (priority, name).
+    pub groups: Vec<ProcessGroup>,
+    /// What loading noticed, to be logged once the main log is open.
+    pub messages: Messages,
+}
+
+/// Non-fatal findings of the loader, in the order Supervisor logs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Messages {
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+/// Where supervisord's own log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MainLog {
+    /// An absolute path.
+    File(PathBuf),
+    /// `logfile=syslog`.
+    Syslog,
+}
+
+/// `[supervisord]` merged with the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervisord {
+    pub logfile: MainLog,
+    pub logfile_maxbytes: i64,
+    pub logfile_backups: i64,
+    pub loglevel: LogLevel,
+    /// Absolute path.
+    pub pidfile: PathBuf,
+    pub umask: u32,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub minfds: i64,
+    pub minprocs: i64,
+    pub nocleanup: bool,
+    pub childlogdir: PathBuf,
+    pub user: Option<User>,
+    pub directory: Option<PathBuf>,
+    pub strip_ansi: bool,
+    /// Added to every child's environment; a program's own pairs override these.
+    pub environment: Vec<(String, String)>,
+    pub identifier: String,
+}
+
+/// Basic-auth credentials of an HTTP server; the password may be `{SHA}<hex>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// `[unix_http_server]` (or any section whose name starts with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixHttpServer {
+    pub section: String,
+    /// Absolute path of the socket.
+    pub file: PathBuf,
+    pub chmod: u32,
+    /// uid and optional gid to give the socket.
+    pub chown: Option<(u32, Option<u32>)>,
+    pub auth: Option<Credentials>,
+}
+
+/// `[inet_http_server]` (or any section whose name starts with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetHttpServer {
+    pub section: String,
+    /// Lowercased host; empty means every interface.
+    pub host: String,
+    pub port: u16,
+    pub auth: Option<Credentials>,
+}
+
+/// An `[rpcinterface:x]` section that names the standard factory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcInterface {
+    pub name: String,
+    /// The section's other keys, handed to the interface.
+    pub options: Vec<(String, String)>,
+}
+
+/// A group of processes started and stopped together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessGroup {
+    pub name: String,
+    /// The section that defined it: `program:x`, `group:x` or `eventlistener:x`.
+    pub section: String,
+    pub priority: i64,
+    pub kind: GroupKind,
+    /// In the group's order: per program, copies sorted by priority.
+    pub processes: Vec<Process>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKind {
+    /// From `[program:x]` (alone) or `[group:x]` (heterogeneous).
+    Programs,
+    /// From `[eventlistener:x]`.
+    EventListenerPool(ListenerPool),
+}
+
+/// Options of an `[eventlistener:x]` pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerPool {
+    /// Upper-case event type names, duplicates removed, in the order written.
+    pub events: Vec<String>,
+    pub buffer_size: i64,
+}
+
+/// One of a child's two output channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    pub logfile: LogTarget,
+    pub logfile_maxbytes: i64,
+    pub logfile_backups: i64,
+    pub capture_maxbytes: i64,
+    pub events_enabled: bool,
+    pub syslog: bool,
+}
+
+/// One process (one copy of a program when `numprocs` > 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub name: String,
+    pub group: String,
+    /// The section it came from, e.g. `program:web`.
+    pub section: String,
+    /// The expanded `command=` text, split at spawn time.
+    pub command: String,
+    pub directory: Option<String>,
+    pub umask: Option<u32>,
+    pub priority: i64,
+    pub autostart: bool,
+    pub autorestart: AutoRestart,
+    pub startsecs: i64,
+    pub startretries: i64,
+    pub exitcodes: Vec<i32>,
+    pub stopsignal: i32,
+    pub stopwaitsecs: i64,
+    pub stopasgroup: bool,
+    pub killasgroup: bool,
+    pub user: Option<User>,
+    pub redirect_stderr: bool,
+    pub stdout: Stream,
+    pub stderr: Stream,
+    /// `[supervisord] environment=` with this program's `environment=` on top.
+    pub environment: Vec<(String, String)>,
+    /// `serverurl=` unless `AUTO`.
+    pub serverurl: Option<String>,
+}
+
+impl Process {
+    /// The name clients use: `name` alone when it is its group's name, else `group:name`.
+    pub fn namespec(&self) -> String {
+        if self.group == self.name {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.group, self.name)
+        }
+    }
+}
+
+/// `[supervisorctl]`, read only by supervisorctl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctl {
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+impl Default for Ctl {
+    fn default() -> Self {
+        Ctl {
+            serverurl: "http://localhost:9001".to_string(),
+            username: None,
+            password: None,
+            prompt: "supervisor".to_string(),
+            history_file: None,
+        }
+    }
+}
