@@ -29,7 +29,10 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let argv0 = args.first().cloned().unwrap_or_else(|| "supervisord".into());
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "supervisord".into());
     let base = Path::new(&argv0)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

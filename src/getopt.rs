@@ -38,7 +38,9 @@ pub fn getopt(args: &[String], short: &str, long: &[&str]) -> Result<(Opts, Vec<
                     i += 1;
                     v.clone()
                 }
-                (false, Some(_)) => return Err(format!("option --{full} must not have an argument")),
+                (false, Some(_)) => {
+                    return Err(format!("option --{full} must not have an argument"))
+                }
                 (false, None) => String::new(),
             };
             opts.push((format!("--{full}"), value));
@@ -79,7 +81,11 @@ fn short_takes_arg(letter: char, short: &str) -> Result<bool, String> {
 
 /// An exact long name, or a unique prefix of one.
 fn long_match(name: &str, long: &[&str]) -> Result<(bool, String), String> {
-    let candidates: Vec<&str> = long.iter().copied().filter(|o| o.starts_with(name)).collect();
+    let candidates: Vec<&str> = long
+        .iter()
+        .copied()
+        .filter(|o| o.starts_with(name))
+        .collect();
     if candidates.is_empty() {
         return Err(format!("option --{name} not recognized"));
     }
@@ -133,7 +139,11 @@ mod tests {
         let (opts, _) = run(&["--conf=x", "--nod", "--configuration", "y"]).unwrap();
         assert_eq!(
             opts,
-            vec![opt("--configuration", "x"), opt("--nodaemon", ""), opt("--configuration", "y")]
+            vec![
+                opt("--configuration", "x"),
+                opt("--nodaemon", ""),
+                opt("--configuration", "y")
+            ]
         );
     }
 
@@ -152,9 +162,21 @@ mod tests {
     fn python_error_texts() {
         assert_eq!(run(&["-x"]).unwrap_err(), "option -x not recognized");
         assert_eq!(run(&["-c"]).unwrap_err(), "option -c requires argument");
-        assert_eq!(run(&["--bogus"]).unwrap_err(), "option --bogus not recognized");
-        assert_eq!(run(&["--no"]).unwrap_err(), "option --no not a unique prefix");
-        assert_eq!(run(&["--configuration"]).unwrap_err(), "option --configuration requires argument");
-        assert_eq!(run(&["--help=1"]).unwrap_err(), "option --help must not have an argument");
+        assert_eq!(
+            run(&["--bogus"]).unwrap_err(),
+            "option --bogus not recognized"
+        );
+        assert_eq!(
+            run(&["--no"]).unwrap_err(),
+            "option --no not a unique prefix"
+        );
+        assert_eq!(
+            run(&["--configuration"]).unwrap_err(),
+            "option --configuration requires argument"
+        );
+        assert_eq!(
+            run(&["--help=1"]).unwrap_err(),
+            "option --help must not have an argument"
+        );
     }
 }

@@ -60,7 +60,11 @@ fn sample_config_printed_by_echo_supervisord_conf_passes_check_config() {
     assert!(sample.contains("[supervisord]") && sample.contains("[program:theprogramname]"));
     fs::write(dir.path().join("x.conf"), &sample).unwrap();
 
-    let checked = run(&["--check-config", "-c", dir.path().join("x.conf").to_str().unwrap()]);
+    let checked = run(&[
+        "--check-config",
+        "-c",
+        dir.path().join("x.conf").to_str().unwrap(),
+    ]);
     assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
     assert!(stdout(&checked).contains("valid (0 groups, 0 processes)"));
 }
@@ -101,7 +105,10 @@ fn supervisorctl_symlink_reaches_the_client() {
 #[test]
 fn version_and_help() {
     let v = run(&["-v"]);
-    assert_eq!((v.status.code(), stdout(&v)), (Some(0), "4.3.0\n".to_string()));
+    assert_eq!(
+        (v.status.code(), stdout(&v)),
+        (Some(0), "4.3.0\n".to_string())
+    );
     let h = run(&["-h"]);
     assert_eq!(h.status.code(), Some(0));
     assert!(stdout(&h).contains("--configuration") && stdout(&h).contains("--check-config"));
@@ -111,12 +118,18 @@ fn version_and_help() {
 fn command_line_errors_use_supervisor_format_and_status_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["-x"], "option -x not recognized"),
-        (&["extra"], "positional arguments are not supported: ['extra']"),
+        (
+            &["extra"],
+            "positional arguments are not supported: ['extra']",
+        ),
         (
             &["-m", "999"],
             "invalid value for -m '999': 999 can not be converted to an octal type",
         ),
-        (&["-c", "a", "-c", "b"], "conflicting command line option '-c'"),
+        (
+            &["-c", "a", "-c", "b"],
+            "conflicting command line option '-c'",
+        ),
     ];
     for (args, message) in cases {
         let out = run(args);
@@ -247,7 +260,11 @@ fn config_is_found_next_to_the_executable_then_in_the_current_directory() {
     minimal_config(&cwd);
     let out = run_in(&cwd, &exe, &["--check-config"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("supervisord.conf: valid"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("supervisord.conf: valid"),
+        "{}",
+        stdout(&out)
+    );
 
     // <exe>/../etc/supervisord.conf comes first in the search.
     let etc_conf = root.path().join("etc/supervisord.conf");
@@ -289,7 +306,10 @@ fn quickstart_example_from_the_readme_is_valid() {
     let out = run(&["--check-config", "-c", example.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("group clock") && text.contains("group hello"), "{text}");
+    assert!(
+        text.contains("group clock") && text.contains("group hello"),
+        "{text}"
+    );
     assert!(
         text.contains("while true; do echo \"hello from hello\"; sleep 2; done"),
         "{text}"

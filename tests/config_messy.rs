@@ -203,7 +203,12 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
     // The pool's priority defaults to -1; its process keeps the program default.
     let alerts = Process {
         environment: global_env.clone(),
-        ..defaults("alerts", "alerts", "eventlistener:alerts", "python3 alerts.py")
+        ..defaults(
+            "alerts",
+            "alerts",
+            "eventlistener:alerts",
+            "python3 alerts.py",
+        )
     };
 
     let expected = Config {
@@ -255,10 +260,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
                 section: "eventlistener:alerts".into(),
                 priority: -1,
                 kind: GroupKind::EventListenerPool(ListenerPool {
-                    events: vec![
-                        "PROCESS_STATE_EXITED".into(),
-                        "PROCESS_STATE_FATAL".into(),
-                    ],
+                    events: vec!["PROCESS_STATE_EXITED".into(), "PROCESS_STATE_FATAL".into()],
                     buffer_size: 20,
                 }),
                 processes: vec![alerts],

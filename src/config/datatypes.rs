@@ -97,7 +97,10 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
         return None;
     }
     // Python rejects leading zeros in decimal (`010`), except for zero itself.
-    if radix == 10 && digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0')
+    if radix == 10
+        && digits.len() > 1
+        && digits.starts_with('0')
+        && digits.chars().any(|c| c != '0')
     {
         return None;
     }
@@ -455,7 +458,10 @@ mod tests {
         for bad in ["abc", "1.5", "0x10", "", "_1", "1_", "1__0", "010", "1 0"] {
             assert_eq!(
                 integer(bad),
-                Err(format!("invalid literal for int() with base 10: {}", repr(bad))),
+                Err(format!(
+                    "invalid literal for int() with base 10: {}",
+                    repr(bad)
+                )),
                 "{bad:?}"
             );
         }
@@ -473,7 +479,10 @@ mod tests {
         for f in ["false", "No", "OFF", "0"] {
             assert_eq!(boolean(f), Ok(false), "{f}");
         }
-        assert_eq!(boolean("maybe").unwrap_err(), "not a valid boolean value: 'maybe'");
+        assert_eq!(
+            boolean("maybe").unwrap_err(),
+            "not a valid boolean value: 'maybe'"
+        );
         assert_eq!(boolean("").unwrap_err(), "not a valid boolean value: ''");
     }
 
@@ -514,8 +523,14 @@ mod tests {
         assert_eq!(octal("22"), Ok(0o22));
         assert_eq!(octal("0o22"), Ok(0o22));
         assert_eq!(octal("0777"), Ok(0o777));
-        assert_eq!(octal("999").unwrap_err(), "999 can not be converted to an octal type");
-        assert_eq!(octal("abc").unwrap_err(), "abc can not be converted to an octal type");
+        assert_eq!(
+            octal("999").unwrap_err(),
+            "999 can not be converted to an octal type"
+        );
+        assert_eq!(
+            octal("abc").unwrap_err(),
+            "abc can not be converted to an octal type"
+        );
     }
 
     #[test]
@@ -535,11 +550,26 @@ mod tests {
 
     #[test]
     fn signal_errors() {
-        assert_eq!(signal("FOO").unwrap_err(), "value 'FOO' is not a valid signal name");
-        assert_eq!(signal("RTMIN+1").unwrap_err(), "value 'RTMIN+1' is not a valid signal name");
-        assert_eq!(signal("65").unwrap_err(), "value '65' is not a valid signal number");
-        assert_eq!(signal("35").unwrap_err(), "value '35' is not a valid signal number");
-        assert_eq!(signal("63").unwrap_err(), "value '63' is not a valid signal number");
+        assert_eq!(
+            signal("FOO").unwrap_err(),
+            "value 'FOO' is not a valid signal name"
+        );
+        assert_eq!(
+            signal("RTMIN+1").unwrap_err(),
+            "value 'RTMIN+1' is not a valid signal name"
+        );
+        assert_eq!(
+            signal("65").unwrap_err(),
+            "value '65' is not a valid signal number"
+        );
+        assert_eq!(
+            signal("35").unwrap_err(),
+            "value '35' is not a valid signal number"
+        );
+        assert_eq!(
+            signal("63").unwrap_err(),
+            "value '63' is not a valid signal number"
+        );
     }
 
     #[test]
@@ -579,7 +609,10 @@ mod tests {
         assert_eq!(autorestart("true"), Ok(AutoRestart::Always));
         assert_eq!(autorestart("1"), Ok(AutoRestart::Always));
         assert_eq!(autorestart("false"), Ok(AutoRestart::Never));
-        assert_eq!(autorestart("Always").unwrap_err(), "invalid 'autorestart' value 'always'");
+        assert_eq!(
+            autorestart("Always").unwrap_err(),
+            "invalid 'autorestart' value 'always'"
+        );
     }
 
     #[test]
@@ -587,8 +620,14 @@ mod tests {
         assert_eq!(log_level("INFO"), Ok(LogLevel::Info));
         assert_eq!(log_level("blather"), Ok(LogLevel::Blather));
         assert_eq!(log_level("warn"), Ok(LogLevel::Warn));
-        assert_eq!(log_level("warning").unwrap_err(), "bad logging level name 'warning'");
-        assert_eq!(log_level("verbose").unwrap_err(), "bad logging level name 'verbose'");
+        assert_eq!(
+            log_level("warning").unwrap_err(),
+            "bad logging level name 'warning'"
+        );
+        assert_eq!(
+            log_level("verbose").unwrap_err(),
+            "bad logging level name 'verbose'"
+        );
         assert!(LogLevel::Debug < LogLevel::Info && LogLevel::Info < LogLevel::Critical);
     }
 
@@ -640,7 +679,10 @@ mod tests {
     fn users_by_name_and_id() {
         assert_eq!(user("root").map(|u| u.uid), Ok(0));
         assert_eq!(user("0").map(|u| u.name), Ok("root".to_string()));
-        assert_eq!(user("nosuchuser").unwrap_err(), "Invalid user name nosuchuser");
+        assert_eq!(
+            user("nosuchuser").unwrap_err(),
+            "Invalid user name nosuchuser"
+        );
         assert_eq!(user("4000000").unwrap_err(), "Invalid user id 4000000");
     }
 
@@ -667,14 +709,26 @@ mod tests {
 
     #[test]
     fn port_spec_errors() {
-        assert_eq!(port_spec("abc").unwrap_err(), "not a valid port number: 'abc'");
-        assert_eq!(port_spec("host:").unwrap_err(), "no port number specified in ''");
+        assert_eq!(
+            port_spec("abc").unwrap_err(),
+            "not a valid port number: 'abc'"
+        );
+        assert_eq!(
+            port_spec("host:").unwrap_err(),
+            "no port number specified in ''"
+        );
         assert_eq!(
             port_spec("host:abc").unwrap_err(),
             "invalid literal for int() with base 10: 'abc'"
         );
-        assert_eq!(port_spec("host:0").unwrap_err(), "0 is below lower bound (1)");
-        assert_eq!(port_spec("host:65536").unwrap_err(), "65536 is above upper bound (65535)");
+        assert_eq!(
+            port_spec("host:0").unwrap_err(),
+            "0 is below lower bound (1)"
+        );
+        assert_eq!(
+            port_spec("host:65536").unwrap_err(),
+            "65536 is above upper bound (65535)"
+        );
         assert_eq!(port_spec("0").unwrap_err(), "0 is below lower bound (1)");
     }
 
@@ -692,8 +746,17 @@ mod tests {
     fn names_refuse_space_colon_slash() {
         assert_eq!(name(" web "), Ok("web".to_string()));
         assert_eq!(name(""), Ok(String::new()));
-        assert_eq!(name("a b").unwrap_err(), "Invalid name: 'a b' because of character: ' '");
-        assert_eq!(name("a:b").unwrap_err(), "Invalid name: 'a:b' because of character: ':'");
-        assert_eq!(name("a/b").unwrap_err(), "Invalid name: 'a/b' because of character: '/'");
+        assert_eq!(
+            name("a b").unwrap_err(),
+            "Invalid name: 'a b' because of character: ' '"
+        );
+        assert_eq!(
+            name("a:b").unwrap_err(),
+            "Invalid name: 'a:b' because of character: ':'"
+        );
+        assert_eq!(
+            name("a/b").unwrap_err(),
+            "Invalid name: 'a/b' because of character: '/'"
+        );
     }
 }

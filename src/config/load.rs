@@ -144,7 +144,13 @@ const SUPERVISORD_KEYS: &[&str] = &[
 ];
 const UNIX_SERVER_KEYS: &[&str] = &["file", "chmod", "chown", "username", "password"];
 const INET_SERVER_KEYS: &[&str] = &["port", "username", "password"];
-const CTL_KEYS: &[&str] = &["serverurl", "username", "password", "prompt", "history_file"];
+const CTL_KEYS: &[&str] = &[
+    "serverurl",
+    "username",
+    "password",
+    "prompt",
+    "history_file",
+];
 const GROUP_KEYS: &[&str] = &["programs", "priority"];
 const INCLUDE_KEYS: &[&str] = &["files"];
 const PROGRAM_KEYS: &[&str] = &[
@@ -198,9 +204,8 @@ pub fn read_main_file(file: &Path) -> Result<Vec<u8>> {
             file.display()
         )));
     }
-    std::fs::read(file).map_err(|_| {
-        ConfigError(format!("could not read config file {}", file.display()))
-    })
+    std::fs::read(file)
+        .map_err(|_| ConfigError(format!("could not read config file {}", file.display())))
 }
 
 /// Build the config from the main file's contents (`file` names it in messages).
@@ -453,7 +458,9 @@ impl<'a> SectionCtx<'a> {
 
     /// The expanded value of `key`, or of `default` when the key is absent.
     fn string(&self, key: &str, default: &str, names: &Names) -> Result<String> {
-        Ok(self.optional(key, names)?.unwrap_or_else(|| default.to_string()))
+        Ok(self
+            .optional(key, names)?
+            .unwrap_or_else(|| default.to_string()))
     }
 
     /// The expanded value of `key`, if present.
@@ -548,9 +555,7 @@ impl<'a> Loader<'a> {
                 Some(SectionKind::Group) => GROUP_KEYS.to_vec(),
                 Some(SectionKind::Include) => INCLUDE_KEYS.to_vec(),
                 Some(SectionKind::Program) => PROGRAM_KEYS.to_vec(),
-                Some(SectionKind::EventListener) => {
-                    [PROGRAM_KEYS, LISTENER_EXTRA_KEYS].concat()
-                }
+                Some(SectionKind::EventListener) => [PROGRAM_KEYS, LISTENER_EXTRA_KEYS].concat(),
                 Some(SectionKind::FcgiProgram) => [PROGRAM_KEYS, FCGI_EXTRA_KEYS].concat(),
                 // Every key of an rpcinterface section is handed to its factory.
                 Some(SectionKind::RpcInterface) => continue,
@@ -627,11 +632,9 @@ impl<'a> Loader<'a> {
         // The command line wins over the file; the file's values were still checked.
         let user_name = o.user.clone().or(user);
         let user = match user_name {
-            Some(name) => Some(dt::user(&name).map_err(|msg| {
-                match &o.user {
-                    Some(_) => ConfigError(msg),
-                    None => s.error(s.entry("user"), &msg),
-                }
+            Some(name) => Some(dt::user(&name).map_err(|msg| match &o.user {
+                Some(_) => ConfigError(msg),
+                None => s.error(s.entry("user"), &msg),
             })?),
             None => None,
         };
@@ -662,7 +665,11 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn rpcinterfaces(&self, env_names: &Names, messages: &mut Messages) -> Result<Vec<RpcInterface>> {
+    fn rpcinterfaces(
+        &self,
+        env_names: &Names,
+        messages: &mut Messages,
+    ) -> Result<Vec<RpcInterface>> {
         let mut out = Vec::new();
         for section in self.doc.sections() {
             let Some(name) = section.name.strip_prefix("rpcinterface:") else {
@@ -764,7 +771,13 @@ impl<'a> Loader<'a> {
                         ),
                     ));
                 }
-                processes.extend(self.processes(&member, &name, env_names, supervisord, messages)?);
+                processes.extend(self.processes(
+                    &member,
+                    &name,
+                    env_names,
+                    supervisord,
+                    messages,
+                )?);
             }
             groups.push(ProcessGroup {
                 name,
@@ -785,7 +798,8 @@ impl<'a> Loader<'a> {
             let s = self.section(&section.name);
             let name = dt::name(raw_name).map_err(|m| s.error(None, &m))?;
             let priority = s.typed("priority", "999", &group_names, dt::integer)?;
-            let processes = self.processes(&section.name, &name, env_names, supervisord, messages)?;
+            let processes =
+                self.processes(&section.name, &name, env_names, supervisord, messages)?;
             groups.push(ProcessGroup {
                 name,
                 section: section.name.clone(),
@@ -852,7 +866,8 @@ impl<'a> Loader<'a> {
                     ),
                 ));
             }
-            let processes = self.processes(&section.name, &name, env_names, supervisord, messages)?;
+            let processes =
+                self.processes(&section.name, &name, env_names, supervisord, messages)?;
             groups.push(ProcessGroup {
                 name,
                 section: section.name.clone(),
@@ -865,7 +880,10 @@ impl<'a> Loader<'a> {
             });
         }
 
-        if let Some(section) = sections.iter().find(|s| s.name.starts_with("fcgi-program:")) {
+        if let Some(section) = sections
+            .iter()
+            .find(|s| s.name.starts_with("fcgi-program:"))
+        {
             let s = self.section(&section.name);
             return Err(s.error(
                 None,
@@ -957,8 +975,7 @@ impl<'a> Loader<'a> {
         let process_name = process_name_entry
             .map(|e| e.value.as_str())
             .unwrap_or("%(program_name)s");
-        let process_name =
-            dt::name(process_name).map_err(|m| s.error(process_name_entry, &m))?;
+        let process_name = dt::name(process_name).map_err(|m| s.error(process_name_entry, &m))?;
         if numprocs > 1 && !process_name.contains("%(process_num)") {
             return Err(s.error(
                 process_name_entry,
@@ -1011,10 +1028,18 @@ impl<'a> Loader<'a> {
                     }
                     None => LogTarget::Auto,
                 };
-                let backups =
-                    s.typed(&format!("{channel}_logfile_backups"), "10", &names, dt::integer)?;
-                let maxbytes =
-                    s.typed(&format!("{channel}_logfile_maxbytes"), "50MB", &names, dt::byte_size)?;
+                let backups = s.typed(
+                    &format!("{channel}_logfile_backups"),
+                    "10",
+                    &names,
+                    dt::integer,
+                )?;
+                let maxbytes = s.typed(
+                    &format!("{channel}_logfile_maxbytes"),
+                    "50MB",
+                    &names,
+                    dt::byte_size,
+                )?;
                 let mut syslog =
                     s.typed(&format!("{channel}_syslog"), "false", &names, dt::boolean)?;
                 let logfile = if logfile == LogTarget::Syslog {
@@ -1053,8 +1078,7 @@ impl<'a> Loader<'a> {
                 }
                 stderr.logfile = LogTarget::None;
             }
-            let command =
-                s.expand_entry(command_entry, &names, &format!("{section}.command"))?;
+            let command = s.expand_entry(command_entry, &names, &format!("{section}.command"))?;
 
             let mut environment = supervisord.environment.clone();
             for (k, v) in own_env {
@@ -1238,7 +1262,9 @@ fn section_kind(name: &str) -> Option<SectionKind> {
 fn suggest_section(name: &str) -> String {
     let tidy = name.trim().to_lowercase();
     if tidy != name && section_kind(&tidy).is_some() {
-        return format!(" (did you mean [{tidy}]? section names are case-sensitive and keep spaces)");
+        return format!(
+            " (did you mean [{tidy}]? section names are case-sensitive and keep spaces)"
+        );
     }
     let prefix = tidy.split(':').next().unwrap_or("");
     let kinds = [
@@ -1283,3 +1309,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -78,11 +78,17 @@ mod tests {
         std::fs::write(root.path().join("supervisord.conf"), "").unwrap();
         assert_eq!(find(&bin).unwrap(), root.path().join("supervisord.conf"));
         std::fs::write(root.path().join("etc/supervisord.conf"), "").unwrap();
-        assert_eq!(find(&bin).unwrap(), root.path().join("etc/supervisord.conf"));
+        assert_eq!(
+            find(&bin).unwrap(),
+            root.path().join("etc/supervisord.conf")
+        );
     }
 
     #[test]
     fn exe_dir_from_a_path_argv0() {
-        assert_eq!(exe_dir("/usr/local/bin/supervisord"), PathBuf::from("/usr/local/bin"));
+        assert_eq!(
+            exe_dir("/usr/local/bin/supervisord"),
+            PathBuf::from("/usr/local/bin")
+        );
     }
 }

@@ -53,8 +53,12 @@ pub fn report(config: &Config, host: &Host) -> i32 {
 /// Split and look up the command as the spawn will, with the same PATH rule:
 /// the process's configured PATH, else ours, else a fixed default.
 fn resolve(process: &Process, host: &Host) -> Result<String, String> {
-    let argv = command::split(&process.command)
-        .map_err(|e| format!("can't parse command {}: {e}", crate::pyrepr::repr(&process.command)))?;
+    let argv = command::split(&process.command).map_err(|e| {
+        format!(
+            "can't parse command {}: {e}",
+            crate::pyrepr::repr(&process.command)
+        )
+    })?;
     let Some(program) = argv.first() else {
         return Err("command is empty".to_string());
     };
@@ -64,7 +68,13 @@ fn resolve(process: &Process, host: &Host) -> Result<String, String> {
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
-        .or_else(|| host.env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()))
+        .or_else(|| {
+            host.env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.clone())
+        })
         .unwrap_or_else(|| "/bin:/usr/bin:/usr/local/bin".to_string());
     command::resolve(program, &path)
         .map(|p| p.display().to_string())

@@ -15,7 +15,7 @@ pub enum Command {
     /// `-v`: print the version and exit 0.
     Version,
     /// Load the config, then run the daemon (or only check the config).
-    Run(Options),
+    Run(Box<Options>),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,7 +187,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         seen.push(setting);
     }
-    Ok(Command::Run(options))
+    Ok(Command::Run(Box::new(options)))
 }
 
 #[cfg(test)]
@@ -200,7 +200,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Options {
         match parse_strs(args) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             other => panic!("expected options, got {other:?}"),
         }
     }
@@ -216,9 +216,37 @@ mod tests {
         let d = dir.path().to_str().unwrap().to_string();
         let log = format!("{d}/s.log");
         let o = run(&[
-            "-c", "x.conf", "-n", "-s", "-u", "nobody", "-m", "027", "-d", &d, "-l", &log, "-y",
-            "1MB", "-z", "3", "-e", "debug", "-j", &log, "-i", "me", "-q", &d, "-k", "-a", "99",
-            "-t", "--minprocs", "7", "--check-config",
+            "-c",
+            "x.conf",
+            "-n",
+            "-s",
+            "-u",
+            "nobody",
+            "-m",
+            "027",
+            "-d",
+            &d,
+            "-l",
+            &log,
+            "-y",
+            "1MB",
+            "-z",
+            "3",
+            "-e",
+            "debug",
+            "-j",
+            &log,
+            "-i",
+            "me",
+            "-q",
+            &d,
+            "-k",
+            "-a",
+            "99",
+            "-t",
+            "--minprocs",
+            "7",
+            "--check-config",
         ]);
         assert_eq!(o.configuration, Some(PathBuf::from("x.conf")));
         assert!(o.check_config);

@@ -16,7 +16,9 @@ use crate::config::{self, locate, Host};
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let options = match cli::parse(args) {
         Ok(cli::Command::Help) => return print_stdout(cli::USAGE),
-        Ok(cli::Command::Version) => return print_stdout(&format!("{}\n", cli::SUPERVISOR_VERSION)),
+        Ok(cli::Command::Version) => {
+            return print_stdout(&format!("{}\n", cli::SUPERVISOR_VERSION))
+        }
         Ok(cli::Command::Run(options)) => options,
         Err(msg) => return usage_error(argv0, &msg),
     };
