@@ -4,6 +4,7 @@
 //! event loop, process lifecycle and PID-1 duties come next.
 
 pub mod check;
+pub mod process;
 pub mod cli;
 
 use std::io::Write;
