@@ -1,11 +1,17 @@
-//! supervisord: the daemon applet.
-//!
-//! Today it loads and validates the configuration (`--check-config`); the
-//! event loop, process lifecycle and PID-1 duties come next.
+//! supervisord: the daemon applet. Startup follows Supervisor's sequence
+//! (processes.md §8): config, user switch, rlimits, main log, daemonize,
+//! pidfile, then the event loop until shutdown.
 
 pub mod check;
-pub mod process;
 pub mod cli;
+pub mod mainlog;
+pub mod process;
+pub mod reactor;
+pub mod reap;
+pub mod rotate;
+pub mod spawn;
+pub mod startup;
+pub mod supervisor;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -38,12 +44,14 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     if options.check_config {
         return check::report(&config, &host);
     }
-    eprintln!(
-        "supervisord: the configuration {} is valid, but the daemon itself is not built yet; \
-         use --check-config to inspect what it would run",
-        config.file.display()
-    );
-    1
+    let source = reactor::Source {
+        file,
+        overrides: options.overrides.clone(),
+    };
+    match startup::run(config, source) {
+        Ok(status) => status,
+        Err(message) => usage_error(argv0, &message),
+    }
 }
 
 /// The default search of config.md §1, with Supervisor's warning when root

@@ -1,0 +1,469 @@
+//! The event loop: one thread, one `mio::Poll`, owning every process, pipe
+//! and log. Signals arrive as readiness of signal-hook's pipe; timeouts are
+//! the nearest deadline of the state machines, and with nothing due the loop
+//! sleeps without a timeout — zero wakeups when idle.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::signal::*;
+use signal_hook_mio::v1_0::Signals;
+
+use super::mainlog::MainLog;
+use super::process::{Action, ExitStatus, Now};
+use super::reap;
+use super::spawn;
+use super::supervisor::{Key, Phase, Supervisor};
+use crate::config::{self, Config, Host, LogLevel, Overrides};
+
+const SIGNALS: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_PIPE: usize = 2;
+
+/// How long, as PID 1, the leftovers get between SIGTERM and SIGKILL.
+const STRAGGLER_GRACE: Duration = Duration::from_secs(5);
+/// One read's worth of child output (Supervisor reads 128 KiB at most).
+const READ_CHUNK: usize = 128 * 1024;
+
+/// Signals that shut down, restart, reopen or reap; everything else
+/// catchable that would kill us by default is only logged.
+const HANDLED: &[i32] = &[SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2];
+const LOGGED_ONLY: &[i32] = &[
+    SIGUSR1, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGIO, SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGTRAP,
+    SIGPIPE,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Stdout,
+    Stderr,
+}
+
+impl Channel {
+    fn name(self) -> &'static str {
+        match self {
+            Channel::Stdout => "stdout",
+            Channel::Stderr => "stderr",
+        }
+    }
+}
+
+/// The parent's end of a child's output pipe.
+struct OutputPipe {
+    file: std::fs::File,
+    process_name: String,
+    channel: Channel,
+}
+
+/// Where to find the config again on SIGHUP.
+pub struct Source {
+    pub file: PathBuf,
+    pub overrides: Overrides,
+}
+
+/// After the programs are down, as PID 1: wait for everyone else.
+#[derive(Debug, Clone, Copy)]
+struct Stragglers {
+    kill_at: Instant,
+    killed: bool,
+}
+
+pub struct Reactor {
+    poll: Poll,
+    signals: Signals,
+    /// Lets other threads (the HTTP server) wake the loop.
+    pub waker: std::sync::Arc<Waker>,
+    log: MainLog,
+    config: Config,
+    source: Source,
+    table: Supervisor,
+    spawn_ctx: spawn::Context,
+    pipes: HashMap<Token, OutputPipe>,
+    stdins: HashMap<i32, OwnedFd>,
+    next_token: usize,
+    buffer: Vec<u8>,
+    /// Something happened that may make state machines move (an exit, a
+    /// signal, a request): run `advance` even if no deadline passed.
+    dirty: bool,
+    pending_config: Option<Config>,
+    stragglers: Option<Stragglers>,
+    pid1: bool,
+}
+
+impl Reactor {
+    pub fn new(config: Config, source: Source, log: MainLog) -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let mut all: Vec<i32> = HANDLED.to_vec();
+        all.extend_from_slice(LOGGED_ONLY);
+        let mut signals = Signals::new(&all)?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let waker = std::sync::Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let table = Supervisor::new(&config);
+        let spawn_ctx = spawn_context(&config);
+        Ok(Reactor {
+            poll,
+            signals,
+            waker,
+            log,
+            config,
+            source,
+            table,
+            spawn_ctx,
+            pipes: HashMap::new(),
+            stdins: HashMap::new(),
+            next_token: FIRST_PIPE,
+            buffer: vec![0; READ_CHUNK],
+            dirty: true,
+            pending_config: None,
+            stragglers: None,
+            pid1: reap::is_pid1(),
+        })
+    }
+
+    /// Run until shut down; returns the exit status.
+    pub fn run(&mut self) -> i32 {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Now::current();
+            if self.dirty || self.table.deadline().is_some_and(|d| d <= now.mono) {
+                self.dirty = false;
+                self.advance(now);
+            }
+            if self.finish_stop_if_done(now) {
+                return 0;
+            }
+            let deadline = [self.table.deadline(), self.stragglers.map(|s| s.kill_at)]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.log
+                        .log(LogLevel::Critical, &format!("poll failed: {e}"));
+                }
+                continue;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    SIGNALS => self.handle_signals(),
+                    WAKER => self.dirty = true,
+                    token => self.drain(token),
+                }
+            }
+        }
+    }
+
+    /// Carry out everything due now, and the actions that follow from it.
+    fn advance(&mut self, now: Now) {
+        let actions = self.table.advance(now);
+        self.perform(actions, now);
+    }
+
+    fn perform(&mut self, actions: Vec<(Key, Action)>, now: Now) {
+        let mut queue: std::collections::VecDeque<(Key, Action)> = actions.into();
+        while let Some((key, action)) = queue.pop_front() {
+            let follow_up = match action {
+                Action::Spawn => self.spawn(key, now),
+                Action::Signal { pid, signal, group } => self.send_signal(key, pid, signal, group, now),
+                Action::Log(level, message) => {
+                    self.log.log(level, &message);
+                    Vec::new()
+                }
+                // Events and waiting RPC calls come with their own modules.
+                Action::Changed(_) => Vec::new(),
+            };
+            queue.extend(follow_up.into_iter().map(|a| (key, a)));
+        }
+    }
+
+    fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
+        let result = spawn::spawn(&self.table.process(key).config, &self.spawn_ctx);
+        match result {
+            Ok(spawned) => {
+                let name = self.table.process(key).config.name.clone();
+                self.watch(spawned.stdout, &name, Channel::Stdout);
+                if let Some(stderr) = spawned.stderr {
+                    self.watch(stderr, &name, Channel::Stderr);
+                }
+                self.stdins.insert(spawned.pid, spawned.stdin);
+                self.table.track(spawned.pid, key);
+                self.table.process_mut(key).spawned(spawned.pid, now)
+            }
+            Err(message) => self.table.process_mut(key).spawn_failed(message, now),
+        }
+    }
+
+    fn send_signal(&mut self, key: Key, pid: i32, signal: i32, group: bool, now: Now) -> Vec<Action> {
+        use nix::sys::signal::{kill, Signal};
+        let target = nix::unistd::Pid::from_raw(if group { -pid } else { pid });
+        // Real-time and other numbered signals have no nix name; signal 0
+        // only probes. Both go through the raw number.
+        let result = match Signal::try_from(signal) {
+            Ok(sig) => kill(target, sig),
+            Err(_) => kill(target, None),
+        };
+        match result {
+            Ok(()) => Vec::new(),
+            Err(nix::Error::ESRCH) => {
+                let name = &self.table.process(key).config.name;
+                self.log.log(
+                    LogLevel::Debug,
+                    &format!(
+                        "unable to signal {name} (pid {pid}), it probably just exited on its own: \
+                         {}",
+                        nix::Error::ESRCH.desc()
+                    ),
+                );
+                Vec::new()
+            }
+            Err(e) => self.table.process_mut(key).signal_failed(e.to_string(), now),
+        }
+    }
+
+    /// Register a child's output pipe with the poll.
+    fn watch(&mut self, fd: OwnedFd, process_name: &str, channel: Channel) {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let raw = fd.as_raw_fd();
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut SourceFd(&raw), token, Interest::READABLE)
+        {
+            // Without registration we could never read it; dropping the fd
+            // gives the child EPIPE instead of a blocked write.
+            self.log.log(
+                LogLevel::Error,
+                &format!("cannot watch {channel:?} of {process_name}: {e}", channel = channel.name()),
+            );
+            return;
+        }
+        self.pipes.insert(
+            token,
+            OutputPipe {
+                file: std::fs::File::from(fd),
+                process_name: process_name.to_string(),
+                channel,
+            },
+        );
+    }
+
+    /// Read a pipe until it would block, so the child never stalls on a full pipe.
+    fn drain(&mut self, token: Token) {
+        let Some(pipe) = self.pipes.get(&token) else {
+            return;
+        };
+        let mut closed = false;
+        loop {
+            match (&pipe.file).read(&mut self.buffer) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    if self.log.enabled(LogLevel::Debug) {
+                        let text = String::from_utf8_lossy(&self.buffer[..n]);
+                        self.log.log(
+                            LogLevel::Debug,
+                            &format!(
+                                "'{}' {} output:\n{text}",
+                                pipe.process_name,
+                                pipe.channel.name()
+                            ),
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if closed {
+            if let Some(pipe) = self.pipes.remove(&token) {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&pipe.file.as_raw_fd()));
+            }
+        }
+    }
+
+    fn handle_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for signal in pending {
+            match signal {
+                SIGCHLD => self.reap(),
+                SIGTERM | SIGINT | SIGQUIT => {
+                    self.log.log(
+                        LogLevel::Warn,
+                        &format!("received {} indicating exit request", signame(signal)),
+                    );
+                    self.table.begin_stop(false);
+                    self.pending_config = None;
+                    self.dirty = true;
+                }
+                SIGHUP => self.restart_request(),
+                SIGUSR2 => {
+                    self.log
+                        .log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+                    self.log.reopen();
+                    self.log.log(LogLevel::Info, "supervisord logreopen");
+                }
+                other => self.log.log(
+                    LogLevel::Warn,
+                    &format!("received {} and ignored it", signame(other)),
+                ),
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        let now = Now::current();
+        for reaped in reap::reap_all() {
+            let status = ExitStatus::from_raw(reaped.status);
+            match self.table.owner_of(reaped.pid) {
+                Some(key) => {
+                    self.table.forget(reaped.pid);
+                    // Its stdin goes; its output pipes stay until EOF, since
+                    // grandchildren may still hold them and write.
+                    self.stdins.remove(&reaped.pid);
+                    let actions = self.table.process_mut(key).exited(status, now);
+                    self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+                }
+                None => self.log.log(
+                    LogLevel::Debug,
+                    &format!("reaped unknown pid {} ({})", reaped.pid, status.describe()),
+                ),
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// SIGHUP: re-read the config first; only a config that loads replaces
+    /// the running one (Supervisor stops everything and then exits 2 when
+    /// the new file is broken).
+    fn restart_request(&mut self) {
+        if let Phase::Stopping { restart: false } = self.table.phase() {
+            self.log.log(
+                LogLevel::Warn,
+                "ignored SIGHUP indicating restart request (shutdown in progress)",
+            );
+            return;
+        }
+        self.log
+            .log(LogLevel::Warn, "received SIGHUP indicating restart request");
+        match config::load(&self.source.file, &self.source.overrides, &Host::current()) {
+            Ok(config) => {
+                self.pending_config = Some(config);
+                self.table.begin_stop(true);
+                self.dirty = true;
+            }
+            Err(e) => self.log.log(
+                LogLevel::Error,
+                &format!(
+                    "not restarting: the configuration {} does not load, so the running \
+                     configuration stays in effect: {e}",
+                    self.source.file.display()
+                ),
+            ),
+        }
+    }
+
+    /// When a stop has brought everything down: restart with the new
+    /// config, or (as PID 1, after the stragglers) report that we are done.
+    fn finish_stop_if_done(&mut self, now: Now) -> bool {
+        let Phase::Stopping { restart } = self.table.phase() else {
+            return false;
+        };
+        if !self.table.all_stopped() {
+            return false;
+        }
+        if restart {
+            if let Some(config) = self.pending_config.take() {
+                self.apply(config);
+            }
+            self.table.resume();
+            self.dirty = true;
+            return false;
+        }
+        if !self.pid1 {
+            return true;
+        }
+        self.finish_as_init(now)
+    }
+
+    /// PID 1: TERM everything left in the namespace, KILL it after a grace
+    /// period, and leave only when no child is left to reap.
+    fn finish_as_init(&mut self, now: Now) -> bool {
+        use nix::sys::signal::Signal;
+        match self.stragglers {
+            None => {
+                if !reap::signal_everyone(Signal::SIGTERM) {
+                    return true;
+                }
+                self.stragglers = Some(Stragglers {
+                    kill_at: now.mono + STRAGGLER_GRACE,
+                    killed: false,
+                });
+                false
+            }
+            Some(s) => {
+                if !reap::has_children() {
+                    return true;
+                }
+                if !s.killed && now.mono >= s.kill_at {
+                    reap::signal_everyone(Signal::SIGKILL);
+                    self.stragglers = Some(Stragglers {
+                        kill_at: s.kill_at,
+                        killed: true,
+                    });
+                }
+                false
+            }
+        }
+    }
+
+    fn apply(&mut self, config: Config) {
+        for message in config.messages.warnings.iter() {
+            self.log.log(LogLevel::Warn, message);
+        }
+        self.table = Supervisor::new(&config);
+        self.spawn_ctx = spawn_context(&config);
+        self.config = config;
+        if let Err(e) = self.log.reconfigure(&self.config.supervisord) {
+            eprintln!("supervisord: cannot reopen the main log: {e}");
+        }
+    }
+}
+
+/// `SUPERVISOR_SERVER_URL`: the first unix socket, else the last TCP server.
+fn spawn_context(config: &Config) -> spawn::Context {
+    let server_url = config
+        .unix_servers
+        .first()
+        .map(|s| format!("unix://{}", s.file.display()))
+        .or_else(|| {
+            config.inet_servers.last().map(|s| {
+                let host = if s.host.is_empty() { "localhost" } else { s.host.as_str() };
+                format!("http://{host}:{}", s.port)
+            })
+        });
+    spawn::Context {
+        server_url,
+        environ: std::env::vars_os().collect(),
+    }
+}
+
+fn signame(signal: i32) -> String {
+    super::process::signame(signal)
+}

@@ -1,0 +1,467 @@
+//! fork/exec and the child's setup before exec (spec processes.md §5).
+//!
+//! This is the one file that forks. Everything the child needs is prepared in
+//! the parent (argument and environment arrays, messages, the group list),
+//! because between fork and exec the child may only make async-signal-safe
+//! system calls: another thread of the parent may have held the allocator's
+//! lock at the moment of the fork.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::libc;
+use nix::unistd::{pipe2, ForkResult, Gid, Uid};
+
+use crate::config::{self, command};
+use crate::pyrepr::repr;
+
+/// The parent's ends of a new child's pipes, all non-blocking.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    /// Never closed by us while the process lives: programs reading stdin
+    /// block rather than see EOF, as under Supervisor.
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    /// `None` with `redirect_stderr`: fd 2 of the child is the stdout pipe.
+    pub stderr: Option<OwnedFd>,
+}
+
+/// What a spawn needs besides the process's own config.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// `SUPERVISOR_SERVER_URL` when the process has no `serverurl=` of its own.
+    pub server_url: Option<String>,
+    /// supervisord's own environment, the base of every child's.
+    pub environ: Vec<(OsString, OsString)>,
+}
+
+/// PATH when neither the program's environment nor ours has one.
+const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
+
+/// Start `process`. An `Err` is the spawn error text of processes.md §5.1,
+/// after which the process goes to BACKOFF. Failures inside the child (user
+/// switch, chdir, exec) are written to its stderr and end it with status 127,
+/// which the parent sees as an ordinary exit.
+pub fn spawn(process: &config::Process, ctx: &Context) -> Result<Spawned, String> {
+    let argv = command::split(&process.command)
+        .map_err(|e| format!("can't parse command {}: {e}", repr(&process.command)))?;
+    let Some(program) = argv.first() else {
+        return Err("command is empty".to_string());
+    };
+    let search_path = lookup(&process.environment, "PATH")
+        .map(str::to_string)
+        .or_else(|| {
+            ctx.environ
+                .iter()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| DEFAULT_PATH.to_string());
+    let resolved = command::resolve(program, &search_path).map_err(|e| e.to_string())?;
+
+    let plan = ChildPlan::new(process, ctx, &resolved, &argv)?;
+
+    let pipe = || pipe2(OFlag::O_CLOEXEC);
+    let too_many = |e: nix::Error| match e {
+        nix::Error::EMFILE | nix::Error::ENFILE => {
+            format!("too many open files to spawn {}", repr(&process.name))
+        }
+        other => format!(
+            "unknown error making dispatchers for {}: {}",
+            repr(&process.name),
+            errno_name(other as i32)
+        ),
+    };
+    let (stdin_read, stdin_write) = pipe().map_err(too_many)?;
+    let (stdout_read, stdout_write) = pipe().map_err(too_many)?;
+    let stderr_pipe = if process.redirect_stderr {
+        None
+    } else {
+        Some(pipe().map_err(too_many)?)
+    };
+    let child_fds = [
+        stdin_read.as_raw_fd(),
+        stdout_write.as_raw_fd(),
+        stderr_pipe
+            .as_ref()
+            .map_or(stdout_write.as_raw_fd(), |(_, w)| w.as_raw_fd()),
+    ];
+
+    let pid = fork_child(&plan, child_fds).map_err(|e| match e {
+        nix::Error::EAGAIN => format!(
+            "Too many processes in process table to spawn {}",
+            repr(&process.name)
+        ),
+        other => format!(
+            "unknown error during fork for {}: {}",
+            repr(&process.name),
+            errno_name(other as i32)
+        ),
+    })?;
+    // The child's ends are closed here when their OwnedFds drop.
+    drop((stdin_read, stdout_write));
+    let stderr = stderr_pipe.map(|(read, _write)| read);
+
+    for fd in [&stdin_write, &stdout_read].into_iter().chain(stderr.as_ref()) {
+        set_nonblocking(fd.as_raw_fd());
+    }
+    Ok(Spawned {
+        pid,
+        stdin: stdin_write,
+        stdout: stdout_read,
+        stderr,
+    })
+}
+
+fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn set_nonblocking(fd: RawFd) {
+    // Cannot fail on a pipe we just created; if it somehow did, reads would
+    // block the loop, so say so loudly in debug builds.
+    let flags = fcntl(fd, FcntlArg::F_GETFL).unwrap_or(0);
+    let result = fcntl(
+        fd,
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    );
+    debug_assert!(result.is_ok(), "O_NONBLOCK on a fresh pipe failed");
+}
+
+/// Everything the child does, computed before the fork.
+struct ChildPlan {
+    path: CString,
+    /// NUL-terminated pointer arrays into `_argv`/`_env`, ready for execve.
+    argv_ptrs: Vec<*const libc::c_char>,
+    env_ptrs: Vec<*const libc::c_char>,
+    _argv: Vec<CString>,
+    _env: Vec<CString>,
+    /// `(uid, gid, supplementary groups)` when `user=` asks for a switch.
+    user: Option<(Uid, Gid, Vec<libc::gid_t>)>,
+    directory: Option<CString>,
+    umask: Option<libc::mode_t>,
+    /// Messages the child may write to its stderr (prefixes; the errno name follows).
+    setuid_prefix: Vec<u8>,
+    nonroot_message: Vec<u8>,
+    chdir_prefix: Vec<u8>,
+    exec_prefix: Vec<u8>,
+}
+
+impl ChildPlan {
+    fn new(
+        process: &config::Process,
+        ctx: &Context,
+        resolved: &std::path::Path,
+        argv: &[String],
+    ) -> Result<ChildPlan, String> {
+        let nul = |what: &str| format!("can't spawn {}: {what} contains a NUL byte", repr(&process.name));
+        let path = CString::new(resolved.as_os_str().as_encoded_bytes()).map_err(|_| nul("the command"))?;
+        let argv_c = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| nul("the command"))?;
+
+        let user = match &process.user {
+            Some(u) => Some(user_switch(u)),
+            None => None,
+        };
+        let env = child_environment(process, ctx, process.user.as_ref());
+        let env_c = env
+            .into_iter()
+            .map(|(k, v)| {
+                let mut bytes = k.into_vec();
+                bytes.push(b'=');
+                bytes.extend(v.into_vec());
+                CString::new(bytes)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| nul("the environment"))?;
+        let directory = process
+            .directory
+            .as_ref()
+            .map(|d| CString::new(d.as_bytes()))
+            .transpose()
+            .map_err(|_| nul("directory"))?;
+
+        let uid = process.user.as_ref().map_or(0, |u| u.uid);
+        let dir = process.directory.clone().unwrap_or_default();
+        let mut plan = ChildPlan {
+            path,
+            argv_ptrs: Vec::new(),
+            env_ptrs: Vec::new(),
+            _argv: argv_c,
+            _env: env_c,
+            user,
+            directory,
+            umask: process.umask.map(|m| m as libc::mode_t),
+            setuid_prefix: format!("supervisor: couldn't setuid to {uid}: ").into_bytes(),
+            nonroot_message: format!(
+                "supervisor: couldn't setuid to {uid}: Can't drop privilege as nonroot user\n"
+            )
+            .into_bytes(),
+            chdir_prefix: format!("supervisor: couldn't chdir to {dir}: ").into_bytes(),
+            exec_prefix: format!("supervisor: couldn't exec {}: ", argv[0]).into_bytes(),
+        };
+        plan.argv_ptrs = plan._argv.iter().map(|a| a.as_ptr()).collect();
+        plan.argv_ptrs.push(std::ptr::null());
+        plan.env_ptrs = plan._env.iter().map(|e| e.as_ptr()).collect();
+        plan.env_ptrs.push(std::ptr::null());
+        Ok(plan)
+    }
+}
+
+/// The ids and groups a `user=` switch sets: the primary group first, then
+/// every group that lists the user as a member.
+fn user_switch(user: &config::User) -> (Uid, Gid, Vec<libc::gid_t>) {
+    let gid = Gid::from_raw(user.gid);
+    let mut groups = vec![user.gid];
+    if let Ok(name) = CString::new(user.name.as_bytes()) {
+        if let Ok(list) = nix::unistd::getgrouplist(&name, gid) {
+            groups.extend(list.into_iter().map(Gid::as_raw).filter(|&g| g != user.gid));
+        }
+    }
+    (Uid::from_raw(user.uid), gid, groups)
+}
+
+/// The child's environment (processes.md §5.2 step 5): ours, the
+/// `SUPERVISOR_*` variables, then the configured pairs on top. When `user=`
+/// switches users we also set HOME, USER and LOGNAME to that user's, which
+/// Supervisor leaves pointing at root (programs then write into /root).
+fn child_environment(
+    process: &config::Process,
+    ctx: &Context,
+    user: Option<&config::User>,
+) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = ctx.environ.clone();
+    let mut set = |key: &str, value: OsString| {
+        let key = OsString::from(key);
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(pair) => pair.1 = value,
+            None => env.push((key, value)),
+        }
+    };
+    set("SUPERVISOR_ENABLED", "1".into());
+    if let Some(url) = process.serverurl.as_ref().or(ctx.server_url.as_ref()) {
+        set("SUPERVISOR_SERVER_URL", url.into());
+    }
+    set("SUPERVISOR_PROCESS_NAME", process.name.clone().into());
+    set("SUPERVISOR_GROUP_NAME", process.group.clone().into());
+    if let Some(user) = user {
+        if let Ok(Some(entry)) = nix::unistd::User::from_uid(Uid::from_raw(user.uid)) {
+            set("HOME", entry.dir.into_os_string());
+        }
+        set("USER", user.name.clone().into());
+        set("LOGNAME", user.name.clone().into());
+    }
+    for (k, v) in &process.environment {
+        set(k, v.into());
+    }
+    env
+}
+
+/// Fork; the child sets itself up and execs, the parent gets the pid.
+fn fork_child(plan: &ChildPlan, fds: [RawFd; 3]) -> nix::Result<i32> {
+    // Block every signal across the fork so no handler of ours runs in the
+    // child (it would write into the parent's signal pipe); the child resets
+    // dispositions to default and unblocks everything right before exec.
+    let all = nix::sys::signal::SigSet::all();
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&all),
+        Some(&mut old),
+    )?;
+    // SAFETY: the child branch only calls async-signal-safe functions on
+    // memory prepared before the fork (see `child_after_fork`) and never
+    // returns; the parent continues normally.
+    let forked = unsafe { nix::unistd::fork() };
+    if let Ok(ForkResult::Child) = forked {
+        child_after_fork(plan, fds);
+    }
+    // Restoring the mask of this thread cannot fail with a valid set.
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&old),
+        None,
+    );
+    match forked? {
+        ForkResult::Parent { child } => {
+            // Also set the group from the parent, so a stop signal sent to
+            // the group right away cannot race the child's own setpgid.
+            let _ = nix::unistd::setpgid(child, child);
+            Ok(child.as_raw())
+        }
+        ForkResult::Child => unreachable!("the child never returns from child_after_fork"),
+    }
+}
+
+/// The child between fork and exec, in the order of processes.md §5.2.
+/// Never returns: it execs or exits 127.
+fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
+    // SAFETY (whole function): only async-signal-safe libc calls, on
+    // pointers into `plan`, which the parent built and which stays alive
+    // (the child has its own copy of the address space).
+    unsafe {
+        // 1. A process group of its own, in supervisord's session.
+        libc::setpgid(0, 0);
+        // 2. The pipes become fds 0, 1, 2 (dup2 clears close-on-exec).
+        for (target, &fd) in fds.iter().enumerate() {
+            if fd == target as RawFd {
+                // dup2 onto itself would keep FD_CLOEXEC set.
+                libc::fcntl(fd, libc::F_SETFD, 0);
+            } else {
+                libc::dup2(fd, target as RawFd);
+            }
+        }
+        // 3. Nothing else of ours leaks into the program.
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            for fd in 3..65536 {
+                libc::close(fd);
+            }
+        }
+        // 4. Drop privileges.
+        if let Some((uid, gid, groups)) = &plan.user {
+            if libc::getuid() != uid.as_raw() {
+                if libc::getuid() != 0 {
+                    write_all(2, &plan.nonroot_message);
+                    fail();
+                }
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                    || libc::setgid(gid.as_raw()) != 0
+                    || libc::setuid(uid.as_raw()) != 0
+                {
+                    report(&plan.setuid_prefix, errno());
+                    fail();
+                }
+            }
+        }
+        // 6. The working directory, as the target user.
+        if let Some(dir) = &plan.directory {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                report(&plan.chdir_prefix, errno());
+                fail();
+            }
+        }
+        // 7. umask.
+        if let Some(mask) = plan.umask {
+            libc::umask(mask);
+        }
+        // Default dispositions and an empty mask: a program must not inherit
+        // what supervisord ignores or blocks (Supervisor leaks SIGPIPE and
+        // SIGXFSZ as ignored).
+        for signal in 1..=64 {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // 8. exec (5. the environment is in env_ptrs).
+        libc::execve(plan.path.as_ptr(), plan.argv_ptrs.as_ptr(), plan.env_ptrs.as_ptr());
+        report(&plan.exec_prefix, errno());
+        fail()
+    }
+}
+
+/// Fork into the background. The parent gets `Ok(false)` and should exit 0
+/// at once; the child gets `Ok(true)`, leads a new session, and has its
+/// standard streams on the null device.
+pub fn daemonize() -> std::io::Result<bool> {
+    // SAFETY: called before any thread exists, so the child is a complete
+    // copy of a single-threaded process and may do anything afterwards.
+    match unsafe { nix::unistd::fork() }? {
+        ForkResult::Parent { .. } => Ok(false),
+        ForkResult::Child => {
+            nix::unistd::setsid()?;
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?;
+            for fd in 0..3 {
+                nix::unistd::dup2(null.as_raw_fd(), fd)?;
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// `<prefix><ERRNO_NAME>\n` on the child's stderr.
+fn report(prefix: &[u8], err: i32) {
+    write_all(2, prefix);
+    write_all(2, errno_name(err).as_bytes());
+    write_all(2, b"\n");
+}
+
+fn fail() -> ! {
+    write_all(2, b"supervisor: child process was not spawned\n");
+    // SAFETY: _exit is async-signal-safe and skips the parent's atexit work.
+    unsafe { libc::_exit(127) }
+}
+
+fn errno() -> i32 {
+    nix::errno::Errno::last_raw()
+}
+
+fn write_all(fd: RawFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: write(2) on a valid buffer; async-signal-safe.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n <= 0 {
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// The symbolic name of an errno value, as Python's `errno.errorcode` gives it.
+/// A table, not `strerror`: it must work in the child without allocating.
+pub fn errno_name(err: i32) -> &'static str {
+    match err {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::EBADF => "EBADF",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
+        libc::EROFS => "EROFS",
+        libc::EMLINK => "EMLINK",
+        libc::EPIPE => "EPIPE",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ELOOP => "ELOOP",
+        libc::ELIBBAD => "ELIBBAD",
+        _ => "EUNKNOWN",
+    }
+}

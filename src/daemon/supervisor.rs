@@ -1,0 +1,231 @@
+//! The process table: groups in start order, their processes' state
+//! machines, which pid belongs to whom, and the ordered stop of everything.
+//!
+//! Like [`process`](super::process), this holds no file descriptors and makes
+//! no system calls: it decides, the reactor acts.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::process::{Action, Now, Process};
+use crate::config::{self, LogLevel};
+
+/// Where a process lives in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub group: usize,
+    pub process: usize,
+}
+
+/// A group and the state machines of its processes (in the group's order).
+#[derive(Debug)]
+pub struct Group {
+    pub config: config::ProcessGroup,
+    pub processes: Vec<Process>,
+}
+
+/// supervisord's own state (processes.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    /// Stopping everything; `restart` means starting again afterwards.
+    Stopping { restart: bool },
+}
+
+impl Phase {
+    /// The code `getState` reports: RUNNING 1, RESTARTING 0, SHUTDOWN -1.
+    pub fn code(self) -> i32 {
+        match self {
+            Phase::Running => 1,
+            Phase::Stopping { restart: true } => 0,
+            Phase::Stopping { restart: false } => -1,
+        }
+    }
+}
+
+/// How often the "waiting for … to die" line repeats during a stop.
+const WAITING_REPORT_EVERY: Duration = Duration::from_secs(3);
+
+#[derive(Debug)]
+pub struct Supervisor {
+    pub groups: Vec<Group>,
+    pids: HashMap<i32, Key>,
+    phase: Phase,
+    last_waiting_report: Option<Instant>,
+}
+
+impl Supervisor {
+    /// The table for `config`: every process STOPPED, nothing started yet.
+    pub fn new(config: &config::Config) -> Supervisor {
+        let groups = config
+            .groups
+            .iter()
+            .map(|g| Group {
+                config: g.clone(),
+                processes: g.processes.iter().cloned().map(Process::new).collect(),
+            })
+            .collect();
+        Supervisor {
+            groups,
+            pids: HashMap::new(),
+            phase: Phase::Running,
+            last_waiting_report: None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn process(&self, key: Key) -> &Process {
+        &self.groups[key.group].processes[key.process]
+    }
+
+    pub fn process_mut(&mut self, key: Key) -> &mut Process {
+        &mut self.groups[key.group].processes[key.process]
+    }
+
+    /// Every process, in start order.
+    pub fn keys(&self) -> Vec<Key> {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| {
+                (0..group.processes.len()).map(move |p| Key {
+                    group: g,
+                    process: p,
+                })
+            })
+            .collect()
+    }
+
+    pub fn owner_of(&self, pid: i32) -> Option<Key> {
+        self.pids.get(&pid).copied()
+    }
+
+    pub fn track(&mut self, pid: i32, key: Key) {
+        self.pids.insert(pid, key);
+    }
+
+    pub fn forget(&mut self, pid: i32) {
+        self.pids.remove(&pid);
+    }
+
+    /// Automatic starts (autostart, autorestart, retries) happen only while running.
+    pub fn may_start(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
+    /// Begin stopping everything (shutdown, or restart when `restart`).
+    /// A shutdown requested during a restart turns it into a shutdown.
+    pub fn begin_stop(&mut self, restart: bool) {
+        let restart = restart && self.phase != Phase::Stopping { restart: false };
+        self.phase = Phase::Stopping { restart };
+    }
+
+    /// Back to normal after a restart has stopped everything.
+    pub fn resume(&mut self) {
+        self.phase = Phase::Running;
+        self.last_waiting_report = None;
+    }
+
+    /// Whether every process is in a stopped state.
+    pub fn all_stopped(&self) -> bool {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.processes)
+            .all(|p| p.state().is_stopped())
+    }
+
+    /// Do everything that is due at `now`: the stop pass of the current wave
+    /// when stopping, then each process's time-driven transitions.
+    pub fn advance(&mut self, now: Now) -> Vec<(Key, Action)> {
+        let mut actions = Vec::new();
+        if let Phase::Stopping { .. } = self.phase {
+            self.stop_wave(now, &mut actions);
+            self.report_waiting(now, &mut actions);
+        }
+        let may_start = self.may_start();
+        for key in self.keys() {
+            for action in self.process_mut(key).tick(now, may_start) {
+                actions.push((key, action));
+            }
+        }
+        actions
+    }
+
+    /// Shutdown order, in waves: the groups with the highest priority that
+    /// still have live processes are all stopped at once; the next wave
+    /// starts as soon as that one is down (Supervisor stops one group at a
+    /// time and waits a tick between them).
+    fn stop_wave(&mut self, now: Now, actions: &mut Vec<(Key, Action)>) {
+        let Some(wave) = self
+            .groups
+            .iter()
+            .filter(|g| g.processes.iter().any(|p| !p.state().is_stopped()))
+            .map(|g| g.config.priority)
+            .max()
+        else {
+            return;
+        };
+        for key in self.keys() {
+            if self.groups[key.group].config.priority != wave {
+                continue;
+            }
+            let process = self.process_mut(key);
+            let produced = match process.state() {
+                s if s == super::process::State::Running || s == super::process::State::Starting => {
+                    process.stop(now)
+                }
+                super::process::State::Backoff => process.give_up(now),
+                _ => Vec::new(),
+            };
+            actions.extend(produced.into_iter().map(|a| (key, a)));
+        }
+    }
+
+    fn report_waiting(&mut self, now: Now, actions: &mut Vec<(Key, Action)>) {
+        if self
+            .last_waiting_report
+            .is_some_and(|at| now.mono < at + WAITING_REPORT_EVERY)
+        {
+            return;
+        }
+        let waiting: Vec<(Key, String)> = self
+            .keys()
+            .into_iter()
+            .filter(|&k| !self.process(k).state().is_stopped())
+            .map(|k| (k, self.process(k).config.name.clone()))
+            .collect();
+        if let Some(&(first, _)) = waiting.first() {
+            self.last_waiting_report = Some(now.mono);
+            let names: Vec<String> = waiting.into_iter().map(|(_, n)| n).collect();
+            actions.push((
+                first,
+                Action::Log(
+                    LogLevel::Info,
+                    format!("waiting for {} to die", names.join(", ")),
+                ),
+            ));
+        }
+    }
+
+    /// The earliest instant at which [`advance`](Self::advance) has work.
+    pub fn deadline(&self) -> Option<Instant> {
+        let may_start = self.may_start();
+        let processes = self
+            .groups
+            .iter()
+            .flat_map(|g| &g.processes)
+            .filter_map(|p| p.deadline(may_start))
+            .min();
+        let report = match self.phase {
+            Phase::Stopping { .. } if !self.all_stopped() => Some(
+                self.last_waiting_report
+                    .map_or_else(Instant::now, |at| at + WAITING_REPORT_EVERY),
+            ),
+            _ => None,
+        };
+        processes.into_iter().chain(report).min()
+    }
+}

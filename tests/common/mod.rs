@@ -1,0 +1,158 @@
+//! Shared helpers for black-box tests: start the built binary on a temp
+//! config and watch its main log, waiting on conditions with deadlines.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_supervisord");
+
+/// A supervisord started with `-n` on a config in its own temp directory.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+    pub conf: PathBuf,
+}
+
+/// `[supervisord]` lines every test config starts with: everything inside `dir`.
+pub fn header(dir: &Path, loglevel: &str) -> String {
+    let d = dir.display();
+    format!(
+        "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
+         childlogdir={d}\nloglevel={loglevel}\nsilent=true\n"
+    )
+}
+
+impl Daemon {
+    /// Write `body` (after the standard header) and start supervisord on it.
+    pub fn start(body: &str) -> Daemon {
+        Self::start_with(body, "info", &[])
+    }
+
+    pub fn start_with(body: &str, loglevel: &str, extra_args: &[&str]) -> Daemon {
+        Self::launch(tempfile::tempdir().unwrap(), body, loglevel, extra_args)
+    }
+
+    /// Start in a directory the test has prepared. `{dir}` in `body` becomes its path.
+    pub fn launch(dir: tempfile::TempDir, body: &str, loglevel: &str, extra_args: &[&str]) -> Daemon {
+        let conf = dir.path().join("supervisord.conf");
+        let body = body.replace("{dir}", dir.path().to_str().unwrap());
+        fs::write(&conf, format!("{}{body}", header(dir.path(), loglevel))).unwrap();
+        let child = Command::new(BIN)
+            .arg("-n")
+            .arg("-c")
+            .arg(&conf)
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("supervisord starts");
+        let log = dir.path().join("supervisord.log");
+        Daemon {
+            child,
+            dir,
+            log,
+            conf,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until the main log satisfies `test`, or fail after `limit`.
+    pub fn wait_log(&self, what: &str, limit: Duration, test: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = self.log_text();
+            if test(&text) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; log so far:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until the log contains `needle`.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        self.wait_log(needle, limit, |t| t.contains(needle))
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
+    }
+
+    /// Wait for supervisord to exit, failing after `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!("supervisord did not exit in time; log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM and wait: the orderly end of every test.
+    pub fn shutdown(&mut self) -> ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.wait_exit(Duration::from_secs(30))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // A failed test must not leave its supervisord (and programs) behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid()),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Milliseconds since midnight of a main-log line's `YYYY-MM-DD HH:MM:SS,mmm` stamp.
+pub fn stamp_ms(line: &str) -> i64 {
+    let time = &line[11..23];
+    let h: i64 = time[0..2].parse().unwrap();
+    let m: i64 = time[3..5].parse().unwrap();
+    let s: i64 = time[6..8].parse().unwrap();
+    let ms: i64 = time[9..12].parse().unwrap();
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+/// The log lines containing `needle`, in order.
+pub fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
+    log.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// Wait until `test` holds, polling; fail with `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, test: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !test() {
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

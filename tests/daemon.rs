@@ -1,0 +1,267 @@
+//! Black-box tests of the daemon: start the binary on temp configs and watch
+//! its main log and /proc, as an operator would.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::{lines_with, stamp_ms, wait_until, Daemon};
+use nix::sys::signal::Signal;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+#[test]
+fn programs_spawn_in_ascending_priority() {
+    let mut d = Daemon::start(
+        "[program:late]\ncommand=sleep 100\npriority=300\n\
+         [program:early]\ncommand=sleep 100\npriority=100\n\
+         [program:middle]\ncommand=sleep 100\npriority=200\n",
+    );
+    let log = d.wait_log("three spawns", SECS(10), |t| lines_with(t, "spawned: ").len() == 3);
+    let order: Vec<&str> = lines_with(&log, "spawned: ")
+        .iter()
+        .map(|l| l.split('\'').nth(1).unwrap())
+        .collect();
+    assert_eq!(order, ["early", "middle", "late"]);
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn running_is_reached_only_after_startsecs() {
+    let mut d = Daemon::start("[program:web]\ncommand=sleep 100\nstartsecs=1\n");
+    let log = d.wait_for(
+        "success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)",
+        SECS(10),
+    );
+    let spawned = stamp_ms(lines_with(&log, "spawned: 'web'")[0]);
+    let running = stamp_ms(lines_with(&log, "success: web")[0]);
+    let waited = running - spawned;
+    assert!((1000..1150).contains(&waited), "RUNNING after {waited} ms");
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn instantly_exiting_program_backs_off_1_2_3_seconds_then_goes_fatal() {
+    let mut d = Daemon::start("[program:flaky]\ncommand=false\nstartretries=3\n");
+    let log = d.wait_for(
+        "gave up: flaky entered FATAL state, too many start retries too quickly",
+        SECS(15),
+    );
+    let spawns = lines_with(&log, "spawned: 'flaky'");
+    let exits = lines_with(&log, "exited: flaky (exit status 1; not expected)");
+    assert_eq!(spawns.len(), 4, "1 + startretries attempts:\n{log}");
+    assert_eq!(exits.len(), 4, "{log}");
+    for (i, expected_gap) in [1000, 2000, 3000].into_iter().enumerate() {
+        let gap = stamp_ms(spawns[i + 1]) - stamp_ms(exits[i]);
+        assert!(
+            (gap - expected_gap).abs() <= 150,
+            "retry {} came {gap} ms after the exit, expected {expected_gap}:\n{log}",
+            i + 1
+        );
+    }
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn autorestart_modes() {
+    // Each program reaches RUNNING at once (startsecs=0), then exits 0 or 1.
+    let mut d = Daemon::start(
+        "[program:never]\ncommand=sh -c 'sleep 0.2; exit 1'\nstartsecs=0\nautorestart=false\n\
+         [program:expected]\ncommand=sh -c 'sleep 0.2; exit 0'\nstartsecs=0\nautorestart=unexpected\n\
+         [program:unexpected]\ncommand=sh -c 'sleep 0.2; exit 1'\nstartsecs=0\nautorestart=unexpected\n\
+         [program:always]\ncommand=sh -c 'sleep 0.2; exit 0'\nstartsecs=0\nautorestart=true\n",
+    );
+    let restarted = |t: &str, name: &str| lines_with(t, &format!("spawned: '{name}'")).len() >= 3;
+    let log = d.wait_log("restarts of always and unexpected", SECS(10), |t| {
+        restarted(t, "always") && restarted(t, "unexpected")
+    });
+    assert!(log.contains("exited: never (exit status 1; not expected)"), "{log}");
+    assert!(log.contains("exited: expected (exit status 0; expected)"), "{log}");
+    // By now the others have run three times; these two ran once.
+    assert_eq!(lines_with(&log, "spawned: 'never'").len(), 1, "{log}");
+    assert_eq!(lines_with(&log, "spawned: 'expected'").len(), 1, "{log}");
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn program_ignoring_sigterm_is_killed_after_stopwaitsecs() {
+    let mut d = Daemon::start(
+        "[program:stubborn]\ncommand=sh -c \"trap '' TERM; while :; do sleep 0.05; done\"\n\
+         stopwaitsecs=1\nstartsecs=0\n",
+    );
+    let log = d.wait_for("spawned: 'stubborn'", SECS(10));
+    let pid: i32 = lines_with(&log, "spawned: 'stubborn'")[0]
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    d.signal(Signal::SIGTERM);
+    let status = d.wait_exit(SECS(10));
+    assert!(status.success());
+    let log = d.log_text();
+    assert!(log.contains(&format!("killing 'stubborn' ({pid}) with SIGKILL")), "{log}");
+    assert!(log.contains("stopped: stubborn (terminated by SIGKILL)"), "{log}");
+    let asked = stamp_ms(lines_with(&log, "received SIGTERM indicating exit request")[0]);
+    let killed = stamp_ms(lines_with(&log, "with SIGKILL")[0]);
+    assert!((1000..1200).contains(&(killed - asked)), "SIGKILL after {} ms", killed - asked);
+}
+
+#[test]
+fn stopasgroup_stops_the_shells_grandchildren() {
+    let mut d = Daemon::start(
+        "[program:wrapper]\ncommand=sh -c 'sleep 1000 & echo $! > {dir}/grandchild.pid; wait'\n\
+         stopasgroup=true\nstartsecs=0\n",
+    );
+    let pid_file = d.path("grandchild.pid");
+    wait_until("the grandchild's pid", SECS(10), || {
+        fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let grandchild: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(alive(grandchild));
+    assert!(d.shutdown().success());
+    wait_until("the grandchild to be gone", SECS(5), || !alive(grandchild));
+}
+
+/// A process that exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().unwrap().trim_start().chars().next();
+            state != Some('Z')
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn child_sees_user_umask_directory_and_environment() {
+    let running_as_root = nix::unistd::Uid::effective().is_root();
+    let user_line = if running_as_root { "user=nobody\n" } else { "" };
+    let dir = tempfile::tempdir().unwrap();
+    // `nobody` must be able to reach and write these.
+    for (path, mode) in [(dir.path().to_path_buf(), 0o755), (dir.path().join("out"), 0o777), (dir.path().join("work"), 0o755)] {
+        fs::create_dir_all(&path).unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    let mut d = Daemon::launch(
+        dir,
+        &format!(
+            "[supervisord]\nenvironment=GLOBAL=g,SHARED=from-supervisord\n\
+             [program:probe]\n\
+             command=sh -c 'echo uid=$(id -u) umask=$(umask) pwd=$(pwd) > {{dir}}/out/probe.txt; env >> {{dir}}/out/probe.txt; echo END >> {{dir}}/out/probe.txt; sleep 100'\n\
+             umask=027\ndirectory={{dir}}/work\nenvironment=LOCAL=l,SHARED=from-program\n{user_line}"
+        ),
+        "info",
+        &[],
+    );
+    let out = d.path("out/probe.txt");
+    wait_until("the probe's report", SECS(10), || {
+        fs::read_to_string(&out).is_ok_and(|s| s.ends_with("END\n"))
+    });
+    let report = fs::read_to_string(&out).unwrap();
+    let first = report.lines().next().unwrap();
+    let expected_uid = if running_as_root {
+        nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw()
+    } else {
+        nix::unistd::Uid::effective().as_raw()
+    };
+    assert_eq!(
+        first,
+        format!("uid={expected_uid} umask=0027 pwd={}", d.path("work").display())
+    );
+    let env: Vec<&str> = report.lines().skip(1).collect();
+    for expected in [
+        "GLOBAL=g",
+        "LOCAL=l",
+        "SHARED=from-program",
+        "SUPERVISOR_ENABLED=1",
+        "SUPERVISOR_PROCESS_NAME=probe",
+        "SUPERVISOR_GROUP_NAME=probe",
+    ] {
+        assert!(env.contains(&expected), "{expected} missing from\n{report}");
+    }
+    if running_as_root {
+        let home = nix::unistd::User::from_name("nobody").unwrap().unwrap().dir;
+        assert!(env.contains(&format!("HOME={}", home.display()).as_str()), "{report}");
+        assert!(env.contains(&"USER=nobody") && env.contains(&"LOGNAME=nobody"), "{report}");
+    }
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_everything_running() {
+    let mut d = Daemon::start("[program:steady]\ncommand=sleep 100\nstartsecs=0\n");
+    let log = d.wait_for("success: steady entered RUNNING state", SECS(10));
+    let pid = lines_with(&log, "spawned: 'steady'")[0]
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let good = fs::read_to_string(&d.conf).unwrap();
+    fs::write(&d.conf, format!("{good}startsecs=abc\n")).unwrap();
+    d.signal(Signal::SIGHUP);
+    let log = d.wait_for("does not load", SECS(10));
+    assert!(log.contains("received SIGHUP indicating restart request"), "{log}");
+    assert!(log.contains("invalid literal for int() with base 10: 'abc'"), "{log}");
+    assert!(!log.contains("stopped: steady"), "{log}");
+    assert!(alive(pid.parse().unwrap()), "steady was stopped");
+    // A valid config then restarts it.
+    fs::write(&d.conf, good).unwrap();
+    d.signal(Signal::SIGHUP);
+    let log = d.wait_log("a second spawn", SECS(10), |t| lines_with(t, "spawned: 'steady'").len() == 2);
+    assert!(log.contains("stopped: steady (terminated by SIGTERM)"), "{log}");
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn sigterm_stops_everything_and_exits_zero() {
+    let mut d = Daemon::start(
+        "[program:a]\ncommand=sleep 100\nstartsecs=0\n[program:b]\ncommand=sleep 100\nstartsecs=0\n",
+    );
+    d.wait_log("both running", SECS(10), |t| lines_with(t, "success: ").len() == 2);
+    let status = d.shutdown();
+    assert_eq!(status.code(), Some(0));
+    let log = d.log_text();
+    assert!(log.contains("stopped: a (terminated by SIGTERM)"), "{log}");
+    assert!(log.contains("stopped: b (terminated by SIGTERM)"), "{log}");
+    assert!(!d.path("supervisord.pid").exists(), "pidfile left behind");
+}
+
+#[test]
+fn shutdown_stops_in_reverse_priority_waves() {
+    let mut d = Daemon::start(
+        "[program:first]\ncommand=sleep 100\npriority=1\nstartsecs=0\n\
+         [program:second]\ncommand=sleep 100\npriority=2\nstartsecs=0\n\
+         [program:second_too]\ncommand=sleep 100\npriority=2\nstartsecs=0\n",
+    );
+    d.wait_log("all running", SECS(10), |t| lines_with(t, "success: ").len() == 3);
+    assert!(d.shutdown().success());
+    let log = d.log_text();
+    let stopped: Vec<&str> = lines_with(&log, "stopped: ")
+        .iter()
+        .map(|l| l.split("stopped: ").nth(1).unwrap().split(' ').next().unwrap())
+        .collect();
+    assert_eq!(stopped.len(), 3, "{log}");
+    assert_eq!(stopped[2], "first", "priority 1 stops last:\n{log}");
+}
+
+#[test]
+fn pidfile_holds_our_pid_while_running() {
+    let mut d = Daemon::start("[program:x]\ncommand=sleep 100\n");
+    d.wait_for("supervisord started with pid", SECS(10));
+    let written = fs::read_to_string(d.path("supervisord.pid")).unwrap();
+    assert_eq!(written, format!("{}\n", d.pid()));
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn an_unknown_signal_is_logged_not_fatal() {
+    let mut d = Daemon::start("[program:x]\ncommand=sleep 100\n");
+    d.wait_for("supervisord started with pid", SECS(10));
+    d.signal(Signal::SIGUSR1);
+    d.wait_for("received SIGUSR1", SECS(10));
+    assert!(d.child.try_wait().unwrap().is_none(), "SIGUSR1 killed supervisord");
+    assert!(d.shutdown().success());
+}
