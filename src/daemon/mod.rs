@@ -4,8 +4,10 @@
 //! event loop, process lifecycle and PID-1 duties come next.
 
 pub mod check;
-pub mod process;
 pub mod cli;
+pub mod mainlog;
+pub mod process;
+pub mod rotate;
 
 use std::io::Write;
 use std::path::PathBuf;
