@@ -316,7 +316,10 @@ impl Reactor {
                 SIGUSR2 => {
                     self.log
                         .log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
-                    self.log.reopen();
+                    if let Err(e) = self.log.reopen() {
+                        self.log
+                            .log(LogLevel::Error, &format!("cannot reopen the main log: {e}"));
+                    }
                     self.log.log(LogLevel::Info, "supervisord logreopen");
                 }
                 other => self.log.log(
@@ -440,7 +443,7 @@ impl Reactor {
         self.table = Supervisor::new(&config);
         self.spawn_ctx = spawn_context(&config);
         self.config = config;
-        if let Err(e) = self.log.reconfigure(&self.config.supervisord) {
+        if let Err(e) = self.log.open(&self.config.supervisord) {
             eprintln!("supervisord: cannot reopen the main log: {e}");
         }
     }

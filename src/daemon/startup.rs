@@ -46,12 +46,8 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         }
     }
 
-    for warning in log
-        .open(&config.supervisord)
-        .map_err(|e| format!("cannot open the main log: {e}"))?
-    {
-        log.log(LogLevel::Warn, &warning);
-    }
+    log.open(&config.supervisord)
+        .map_err(|e| format!("cannot open the main log: {e}"))?;
 
     if !config.supervisord.nodaemon {
         // No thread exists yet, which is what makes this fork safe.
