@@ -34,7 +34,16 @@ const READ_CHUNK: usize = 128 * 1024;
 /// catchable that would kill us by default is only logged.
 const HANDLED: &[i32] = &[SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2];
 const LOGGED_ONLY: &[i32] = &[
-    SIGUSR1, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGIO, SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGTRAP,
+    SIGUSR1,
+    SIGALRM,
+    SIGVTALRM,
+    SIGPROF,
+    nix::libc::SIGPWR,
+    SIGIO,
+    SIGXCPU,
+    SIGXFSZ,
+    nix::libc::SIGSTKFLT,
+    SIGTRAP,
     SIGPIPE,
 ];
 
@@ -196,7 +205,7 @@ impl Reactor {
                 self.table.track(spawned.pid, key);
                 self.table.process_mut(key).spawned(spawned.pid, now)
             }
-            Err(message) => self.table.process_mut(key).spawn_failed(message, now),
+            Err(message) => self.table.process_mut(key).spawn_failed(&message, now),
         }
     }
 
@@ -211,19 +220,11 @@ impl Reactor {
         };
         match result {
             Ok(()) => Vec::new(),
-            Err(nix::Error::ESRCH) => {
-                let name = &self.table.process(key).config.name;
-                self.log.log(
-                    LogLevel::Debug,
-                    &format!(
-                        "unable to signal {name} (pid {pid}), it probably just exited on its own: \
-                         {}",
-                        nix::Error::ESRCH.desc()
-                    ),
-                );
-                Vec::new()
-            }
-            Err(e) => self.table.process_mut(key).signal_failed(e.to_string(), now),
+            Err(nix::Error::ESRCH) => self
+                .table
+                .process(key)
+                .signal_missed(nix::Error::ESRCH.desc()),
+            Err(e) => self.table.process_mut(key).signal_failed(&e.to_string(), now),
         }
     }
 
@@ -333,7 +334,10 @@ impl Reactor {
     fn reap(&mut self) {
         let now = Now::current();
         for reaped in reap::reap_all() {
-            let status = ExitStatus::from_raw(reaped.status);
+            // waitpid without WUNTRACED only reports children that ended.
+            let Some(status) = ExitStatus::from_raw(reaped.status) else {
+                continue;
+            };
             match self.table.owner_of(reaped.pid) {
                 Some(key) => {
                     self.table.forget(reaped.pid);
