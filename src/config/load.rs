@@ -321,15 +321,21 @@ fn read_includes(
         ))
     };
 
+    // Hidden names are filtered by `python_visible`: the glob crate's
+    // `require_literal_leading_dot` drops them even for a `.*` pattern, and
+    // panics on a directory entry whose name is not UTF-8.
     let options = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
-        require_literal_leading_dot: true,
+        require_literal_leading_dot: false,
     };
     for pattern in files.split_whitespace() {
         let joined = here.join(pattern).to_string_lossy().into_owned();
         let mut matches: Vec<PathBuf> = match glob::glob_with(&joined, options) {
-            Ok(paths) => paths.filter_map(|p| p.ok()).collect(),
+            Ok(paths) => paths
+                .filter_map(|p| p.ok())
+                .filter(|p| python_visible(Path::new(&joined), p))
+                .collect(),
             Err(e) => return Err(bad_pattern(pattern, e.msg)),
         };
         if matches.is_empty() {
@@ -338,7 +344,8 @@ fn read_includes(
                 .push(format!("No file matches via include \"{joined}\""));
             continue;
         }
-        matches.sort();
+        // Python sorts the paths as strings ("a-b/x" before "a/x"), not by component.
+        matches.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         for path in matches {
             let shown = path.to_string_lossy().into_owned();
             messages
@@ -358,6 +365,23 @@ fn read_includes(
         }
     }
     Ok(())
+}
+
+/// Python's glob rule for hidden names: a name starting with `.` matches a
+/// wildcard pattern component only if that component starts with `.` too.
+fn python_visible(pattern: &Path, path: &Path) -> bool {
+    let pattern: Vec<_> = pattern.components().collect();
+    path.components().enumerate().all(|(i, part)| {
+        if !part.as_os_str().as_encoded_bytes().starts_with(b".") {
+            return true;
+        }
+        match pattern.get(i).map(|p| p.as_os_str().to_string_lossy()) {
+            Some(p) if !p.contains(['*', '?', '[']) => true,
+            Some(p) => p.starts_with('.'),
+            // Only a recursive `**` yields more components than the pattern has.
+            None => false,
+        }
+    })
 }
 
 fn absolute(cwd: &Path, path: &Path) -> PathBuf {
@@ -1112,7 +1136,8 @@ impl<'a> Loader<'a> {
                 serverurl: serverurl.clone(),
             });
         }
-        processes.sort_by_key(|p| p.priority);
+        // Supervisor's ProcessConfig orders by (priority, name).
+        processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         Ok(processes)
     }
 
@@ -1214,14 +1239,17 @@ fn refuse_name_collisions(doc: &Document, groups: &[ProcessGroup]) -> Result<()>
                 .section(&group.section)
                 .map(|s| s.file.as_str())
                 .unwrap_or_default();
-            return Err(ConfigError(format!(
-                "[{}] and [{}] both define a process group named {}, and Supervisor would \
-                 silently drop one of them; rename one (file: {})",
-                first.section,
-                group.section,
-                repr(&group.name),
-                repr(file)
-            )));
+            // Worded like every other error: the usual section/file suffix.
+            return Err(SectionCtx::new(doc, &group.section, file).error(
+                None,
+                &format!(
+                    "[{}] and [{}] both define a process group named {}, and Supervisor \
+                     would silently drop one of them; rename one",
+                    first.section,
+                    group.section,
+                    repr(&group.name)
+                ),
+            ));
         }
     }
     Ok(())
