@@ -18,7 +18,9 @@ fn programs_spawn_in_ascending_priority() {
          [program:early]\ncommand=sleep 100\npriority=100\n\
          [program:middle]\ncommand=sleep 100\npriority=200\n",
     );
-    let log = d.wait_log("three spawns", SECS(10), |t| lines_with(t, "spawned: ").len() == 3);
+    let log = d.wait_log("three spawns", SECS(10), |t| {
+        lines_with(t, "spawned: ").len() == 3
+    });
     let order: Vec<&str> = lines_with(&log, "spawned: ")
         .iter()
         .map(|l| l.split('\'').nth(1).unwrap())
@@ -76,8 +78,14 @@ fn autorestart_modes() {
     let log = d.wait_log("restarts of always and unexpected", SECS(10), |t| {
         restarted(t, "always") && restarted(t, "unexpected")
     });
-    assert!(log.contains("exited: never (exit status 1; not expected)"), "{log}");
-    assert!(log.contains("exited: expected (exit status 0; expected)"), "{log}");
+    assert!(
+        log.contains("exited: never (exit status 1; not expected)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("exited: expected (exit status 0; expected)"),
+        "{log}"
+    );
     // By now the others have run three times; these two ran once.
     assert_eq!(lines_with(&log, "spawned: 'never'").len(), 1, "{log}");
     assert_eq!(lines_with(&log, "spawned: 'expected'").len(), 1, "{log}");
@@ -101,11 +109,21 @@ fn program_ignoring_sigterm_is_killed_after_stopwaitsecs() {
     let status = d.wait_exit(SECS(10));
     assert!(status.success());
     let log = d.log_text();
-    assert!(log.contains(&format!("killing 'stubborn' ({pid}) with SIGKILL")), "{log}");
-    assert!(log.contains("stopped: stubborn (terminated by SIGKILL)"), "{log}");
+    assert!(
+        log.contains(&format!("killing 'stubborn' ({pid}) with SIGKILL")),
+        "{log}"
+    );
+    assert!(
+        log.contains("stopped: stubborn (terminated by SIGKILL)"),
+        "{log}"
+    );
     let asked = stamp_ms(lines_with(&log, "received SIGTERM indicating exit request")[0]);
     let killed = stamp_ms(lines_with(&log, "with SIGKILL")[0]);
-    assert!((1000..1200).contains(&(killed - asked)), "SIGKILL after {} ms", killed - asked);
+    assert!(
+        (1000..1200).contains(&(killed - asked)),
+        "SIGKILL after {} ms",
+        killed - asked
+    );
 }
 
 #[test]
@@ -118,7 +136,11 @@ fn stopasgroup_stops_the_shells_grandchildren() {
     wait_until("the grandchild's pid", SECS(10), || {
         fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
     });
-    let grandchild: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let grandchild: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(alive(grandchild));
     assert!(d.shutdown().success());
     wait_until("the grandchild to be gone", SECS(5), || !alive(grandchild));
@@ -141,7 +163,11 @@ fn child_sees_user_umask_directory_and_environment() {
     let user_line = if running_as_root { "user=nobody\n" } else { "" };
     let dir = tempfile::tempdir().unwrap();
     // `nobody` must be able to reach and write these.
-    for (path, mode) in [(dir.path().to_path_buf(), 0o755), (dir.path().join("out"), 0o777), (dir.path().join("work"), 0o755)] {
+    for (path, mode) in [
+        (dir.path().to_path_buf(), 0o755),
+        (dir.path().join("out"), 0o777),
+        (dir.path().join("work"), 0o755),
+    ] {
         fs::create_dir_all(&path).unwrap();
         fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
     }
@@ -163,13 +189,20 @@ fn child_sees_user_umask_directory_and_environment() {
     let report = fs::read_to_string(&out).unwrap();
     let first = report.lines().next().unwrap();
     let expected_uid = if running_as_root {
-        nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw()
+        nix::unistd::User::from_name("nobody")
+            .unwrap()
+            .unwrap()
+            .uid
+            .as_raw()
     } else {
         nix::unistd::Uid::effective().as_raw()
     };
     assert_eq!(
         first,
-        format!("uid={expected_uid} umask=0027 pwd={}", d.path("work").display())
+        format!(
+            "uid={expected_uid} umask=0027 pwd={}",
+            d.path("work").display()
+        )
     );
     let env: Vec<&str> = report.lines().skip(1).collect();
     for expected in [
@@ -184,8 +217,14 @@ fn child_sees_user_umask_directory_and_environment() {
     }
     if running_as_root {
         let home = nix::unistd::User::from_name("nobody").unwrap().unwrap().dir;
-        assert!(env.contains(&format!("HOME={}", home.display()).as_str()), "{report}");
-        assert!(env.contains(&"USER=nobody") && env.contains(&"LOGNAME=nobody"), "{report}");
+        assert!(
+            env.contains(&format!("HOME={}", home.display()).as_str()),
+            "{report}"
+        );
+        assert!(
+            env.contains(&"USER=nobody") && env.contains(&"LOGNAME=nobody"),
+            "{report}"
+        );
     }
     assert!(d.shutdown().success());
 }
@@ -203,15 +242,26 @@ fn sighup_with_a_broken_config_keeps_everything_running() {
     fs::write(&d.conf, format!("{good}startsecs=abc\n")).unwrap();
     d.signal(Signal::SIGHUP);
     let log = d.wait_for("does not load", SECS(10));
-    assert!(log.contains("received SIGHUP indicating restart request"), "{log}");
-    assert!(log.contains("invalid literal for int() with base 10: 'abc'"), "{log}");
+    assert!(
+        log.contains("received SIGHUP indicating restart request"),
+        "{log}"
+    );
+    assert!(
+        log.contains("invalid literal for int() with base 10: 'abc'"),
+        "{log}"
+    );
     assert!(!log.contains("stopped: steady"), "{log}");
     assert!(alive(pid.parse().unwrap()), "steady was stopped");
     // A valid config then restarts it.
     fs::write(&d.conf, good).unwrap();
     d.signal(Signal::SIGHUP);
-    let log = d.wait_log("a second spawn", SECS(10), |t| lines_with(t, "spawned: 'steady'").len() == 2);
-    assert!(log.contains("stopped: steady (terminated by SIGTERM)"), "{log}");
+    let log = d.wait_log("a second spawn", SECS(10), |t| {
+        lines_with(t, "spawned: 'steady'").len() == 2
+    });
+    assert!(
+        log.contains("stopped: steady (terminated by SIGTERM)"),
+        "{log}"
+    );
     assert!(d.shutdown().success());
 }
 
@@ -220,7 +270,9 @@ fn sigterm_stops_everything_and_exits_zero() {
     let mut d = Daemon::start(
         "[program:a]\ncommand=sleep 100\nstartsecs=0\n[program:b]\ncommand=sleep 100\nstartsecs=0\n",
     );
-    d.wait_log("both running", SECS(10), |t| lines_with(t, "success: ").len() == 2);
+    d.wait_log("both running", SECS(10), |t| {
+        lines_with(t, "success: ").len() == 2
+    });
     let status = d.shutdown();
     assert_eq!(status.code(), Some(0));
     let log = d.log_text();
@@ -236,12 +288,21 @@ fn shutdown_stops_in_reverse_priority_waves() {
          [program:second]\ncommand=sleep 100\npriority=2\nstartsecs=0\n\
          [program:second_too]\ncommand=sleep 100\npriority=2\nstartsecs=0\n",
     );
-    d.wait_log("all running", SECS(10), |t| lines_with(t, "success: ").len() == 3);
+    d.wait_log("all running", SECS(10), |t| {
+        lines_with(t, "success: ").len() == 3
+    });
     assert!(d.shutdown().success());
     let log = d.log_text();
     let stopped: Vec<&str> = lines_with(&log, "stopped: ")
         .iter()
-        .map(|l| l.split("stopped: ").nth(1).unwrap().split(' ').next().unwrap())
+        .map(|l| {
+            l.split("stopped: ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
         .collect();
     assert_eq!(stopped.len(), 3, "{log}");
     assert_eq!(stopped[2], "first", "priority 1 stops last:\n{log}");
@@ -262,6 +323,9 @@ fn an_unknown_signal_is_logged_not_fatal() {
     d.wait_for("supervisord started with pid", SECS(10));
     d.signal(Signal::SIGUSR1);
     d.wait_for("received SIGUSR1", SECS(10));
-    assert!(d.child.try_wait().unwrap().is_none(), "SIGUSR1 killed supervisord");
+    assert!(
+        d.child.try_wait().unwrap().is_none(),
+        "SIGUSR1 killed supervisord"
+    );
     assert!(d.shutdown().success());
 }

@@ -180,7 +180,9 @@ impl Reactor {
         while let Some((key, action)) = queue.pop_front() {
             let follow_up = match action {
                 Action::Spawn => self.spawn(key, now),
-                Action::Signal { pid, signal, group } => self.send_signal(key, pid, signal, group, now),
+                Action::Signal { pid, signal, group } => {
+                    self.send_signal(key, pid, signal, group, now)
+                }
                 Action::Log(level, message) => {
                     self.log.log(level, &message);
                     Vec::new()
@@ -209,7 +211,14 @@ impl Reactor {
         }
     }
 
-    fn send_signal(&mut self, key: Key, pid: i32, signal: i32, group: bool, now: Now) -> Vec<Action> {
+    fn send_signal(
+        &mut self,
+        key: Key,
+        pid: i32,
+        signal: i32,
+        group: bool,
+        now: Now,
+    ) -> Vec<Action> {
         use nix::sys::signal::{kill, Signal};
         let target = nix::unistd::Pid::from_raw(if group { -pid } else { pid });
         // Real-time and other numbered signals have no nix name; signal 0
@@ -224,7 +233,10 @@ impl Reactor {
                 .table
                 .process(key)
                 .signal_missed(nix::Error::ESRCH.desc()),
-            Err(e) => self.table.process_mut(key).signal_failed(&e.to_string(), now),
+            Err(e) => self
+                .table
+                .process_mut(key)
+                .signal_failed(&e.to_string(), now),
         }
     }
 
@@ -233,16 +245,19 @@ impl Reactor {
         let token = Token(self.next_token);
         self.next_token += 1;
         let raw = fd.as_raw_fd();
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut SourceFd(&raw), token, Interest::READABLE)
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&raw), token, Interest::READABLE)
         {
             // Without registration we could never read it; dropping the fd
             // gives the child EPIPE instead of a blocked write.
             self.log.log(
                 LogLevel::Error,
-                &format!("cannot watch {channel:?} of {process_name}: {e}", channel = channel.name()),
+                &format!(
+                    "cannot watch {channel:?} of {process_name}: {e}",
+                    channel = channel.name()
+                ),
             );
             return;
         }
@@ -315,8 +330,10 @@ impl Reactor {
                 }
                 SIGHUP => self.restart_request(),
                 SIGUSR2 => {
-                    self.log
-                        .log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+                    self.log.log(
+                        LogLevel::Info,
+                        "received SIGUSR2 indicating log reopen request",
+                    );
                     if let Err(e) = self.log.reopen() {
                         self.log
                             .log(LogLevel::Error, &format!("cannot reopen the main log: {e}"));
@@ -461,7 +478,11 @@ fn spawn_context(config: &Config) -> spawn::Context {
         .map(|s| format!("unix://{}", s.file.display()))
         .or_else(|| {
             config.inet_servers.last().map(|s| {
-                let host = if s.host.is_empty() { "localhost" } else { s.host.as_str() };
+                let host = if s.host.is_empty() {
+                    "localhost"
+                } else {
+                    s.host.as_str()
+                };
                 format!("http://{host}:{}", s.port)
             })
         });

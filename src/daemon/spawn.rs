@@ -105,7 +105,10 @@ pub fn spawn(process: &config::Process, ctx: &Context) -> Result<Spawned, String
     drop((stdin_read, stdout_write));
     let stderr = stderr_pipe.map(|(read, _write)| read);
 
-    for fd in [&stdin_write, &stdout_read].into_iter().chain(stderr.as_ref()) {
+    for fd in [&stdin_write, &stdout_read]
+        .into_iter()
+        .chain(stderr.as_ref())
+    {
         set_nonblocking(fd.as_raw_fd());
     }
     Ok(Spawned {
@@ -160,18 +163,21 @@ impl ChildPlan {
         resolved: &std::path::Path,
         argv: &[String],
     ) -> Result<ChildPlan, String> {
-        let nul = |what: &str| format!("can't spawn {}: {what} contains a NUL byte", repr(&process.name));
-        let path = CString::new(resolved.as_os_str().as_encoded_bytes()).map_err(|_| nul("the command"))?;
+        let nul = |what: &str| {
+            format!(
+                "can't spawn {}: {what} contains a NUL byte",
+                repr(&process.name)
+            )
+        };
+        let path = CString::new(resolved.as_os_str().as_encoded_bytes())
+            .map_err(|_| nul("the command"))?;
         let argv_c = argv
             .iter()
             .map(|a| CString::new(a.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| nul("the command"))?;
 
-        let user = match &process.user {
-            Some(u) => Some(user_switch(u)),
-            None => None,
-        };
+        let user = process.user.as_ref().map(user_switch);
         let env = child_environment(process, ctx, process.user.as_ref());
         let env_c = env
             .into_iter()
@@ -365,7 +371,11 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         // 8. exec (5. the environment is in env_ptrs).
-        libc::execve(plan.path.as_ptr(), plan.argv_ptrs.as_ptr(), plan.env_ptrs.as_ptr());
+        libc::execve(
+            plan.path.as_ptr(),
+            plan.argv_ptrs.as_ptr(),
+            plan.env_ptrs.as_ptr(),
+        );
         report(&plan.exec_prefix, errno());
         fail()
     }

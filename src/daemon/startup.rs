@@ -72,8 +72,8 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         }
     }
 
-    let mut reactor =
-        Reactor::new(config, source, log).map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let mut reactor = Reactor::new(config, source, log)
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
     let status = reactor.run();
     if let Some(path) = pidfile {
         let _ = std::fs::remove_file(path);
@@ -120,7 +120,8 @@ fn switch_user(config: &Config, log: &mut MainLog) -> Result<(), String> {
             .map_err(|_| "Could not set groups of effective user".to_string())?;
         nix::unistd::setgroups(&groups)
             .map_err(|_| "Could not set groups of effective user".to_string())?;
-        nix::unistd::setgid(gid).map_err(|_| "Could not set group id of effective user".to_string())?;
+        nix::unistd::setgid(gid)
+            .map_err(|_| "Could not set group id of effective user".to_string())?;
         nix::unistd::setuid(uid).map_err(|e| format!("Could not set user id: {e}"))?;
     }
     log.log(
@@ -133,8 +134,20 @@ fn switch_user(config: &Config, log: &mut MainLog) -> Result<(), String> {
 /// minfds/minprocs: raise the soft limits to the configured minimum.
 fn raise_limits(config: &Config, log: &mut MainLog) -> Result<(), String> {
     let wanted = [
-        (Resource::RLIMIT_NOFILE, config.supervisord.minfds, "NOFILE", "minfds", "file descriptors"),
-        (Resource::RLIMIT_NPROC, config.supervisord.minprocs, "NPROC", "minprocs", "processes"),
+        (
+            Resource::RLIMIT_NOFILE,
+            config.supervisord.minfds,
+            "NOFILE",
+            "minfds",
+            "file descriptors",
+        ),
+        (
+            Resource::RLIMIT_NPROC,
+            config.supervisord.minprocs,
+            "NPROC",
+            "minprocs",
+            "processes",
+        ),
     ];
     for (resource, minimum, name, setting, things) in wanted {
         let Ok(minimum) = u64::try_from(minimum) else {
@@ -146,7 +159,11 @@ fn raise_limits(config: &Config, log: &mut MainLog) -> Result<(), String> {
         if soft == RLIM_INFINITY || soft >= minimum {
             continue;
         }
-        let new_hard = if hard != RLIM_INFINITY && hard < minimum { minimum } else { hard };
+        let new_hard = if hard != RLIM_INFINITY && hard < minimum {
+            minimum
+        } else {
+            hard
+        };
         if setrlimit(resource, minimum, new_hard).is_err() {
             return Err(format!(
                 "The minimum number of {things} required to run this process is {minimum} as per \

@@ -29,7 +29,9 @@ pub struct Group {
 pub enum Phase {
     Running,
     /// Stopping everything; `restart` means starting again afterwards.
-    Stopping { restart: bool },
+    Stopping {
+        restart: bool,
+    },
 }
 
 impl Phase {
@@ -174,7 +176,9 @@ impl Supervisor {
             }
             let process = self.process_mut(key);
             let produced = match process.state() {
-                s if s == super::process::State::Running || s == super::process::State::Starting => {
+                s if s == super::process::State::Running
+                    || s == super::process::State::Starting =>
+                {
                     process.stop(now)
                 }
                 super::process::State::Backoff => process.give_up(now),

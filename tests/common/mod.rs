@@ -38,7 +38,12 @@ impl Daemon {
     }
 
     /// Start in a directory the test has prepared. `{dir}` in `body` becomes its path.
-    pub fn launch(dir: tempfile::TempDir, body: &str, loglevel: &str, extra_args: &[&str]) -> Daemon {
+    pub fn launch(
+        dir: tempfile::TempDir,
+        body: &str,
+        loglevel: &str,
+        extra_args: &[&str],
+    ) -> Daemon {
         let conf = dir.path().join("supervisord.conf");
         let body = body.replace("{dir}", dir.path().to_str().unwrap());
         fs::write(&conf, format!("{}{body}", header(dir.path(), loglevel))).unwrap();
@@ -105,7 +110,10 @@ impl Daemon {
                 return status;
             }
             if Instant::now() > deadline {
-                panic!("supervisord did not exit in time; log:\n{}", self.log_text());
+                panic!(
+                    "supervisord did not exit in time; log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         }
