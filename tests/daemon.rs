@@ -176,7 +176,7 @@ fn child_sees_user_umask_directory_and_environment() {
         &format!(
             "[supervisord]\nenvironment=GLOBAL=g,SHARED=from-supervisord\n\
              [program:probe]\n\
-             command=sh -c 'echo uid=$(id -u) umask=$(umask) pwd=$(pwd) > {{dir}}/out/probe.txt; env >> {{dir}}/out/probe.txt; echo END >> {{dir}}/out/probe.txt; sleep 100'\n\
+             command=sh -c 'echo uid=$(id -u) umask=$(umask) pwd=$(pwd) > {{dir}}/out/probe.txt; env >> {{dir}}/out/probe.txt; echo END >> {{dir}}/out/probe.txt; exec sleep 100'\n\
              umask=027\ndirectory={{dir}}/work\nenvironment=LOCAL=l,SHARED=from-program\n{user_line}"
         ),
         "info",
@@ -327,5 +327,125 @@ fn an_unknown_signal_is_logged_not_fatal() {
         d.child.try_wait().unwrap().is_none(),
         "SIGUSR1 killed supervisord"
     );
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn a_command_that_cannot_be_found_backs_off_with_the_spawn_error() {
+    let mut d = Daemon::start("[program:ghost]\ncommand=/nonexistent/ghost\nstartretries=1\n");
+    let log = d.wait_for("gave up: ghost entered FATAL state", SECS(10));
+    assert_eq!(
+        lines_with(&log, "spawnerr: can't find command '/nonexistent/ghost'").len(),
+        2,
+        "{log}"
+    );
+    assert!(!log.contains("spawned: 'ghost'"), "{log}");
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn output_is_drained_so_a_chatty_child_never_blocks() {
+    // 8 MB is far more than a pipe holds: undrained, the child would hang.
+    let mut d = Daemon::start(
+        "[program:chatty]\ncommand=sh -c 'head -c 8000000 /dev/zero; echo; head -c 8000000 /dev/zero >&2'\n\
+         startsecs=0\nautorestart=false\n",
+    );
+    d.wait_for("exited: chatty (exit status 0; expected)", SECS(20));
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn umask_and_directory_of_supervisord_apply_in_the_foreground() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    fs::create_dir(&work).unwrap();
+    let mut d = Daemon::launch(
+        dir,
+        "[supervisord]\numask=077\ndirectory={dir}/work\n\
+         [program:probe]\ncommand=sh -c 'echo $(umask) $(pwd) > {dir}/probe.txt; exec sleep 100'\n",
+        "info",
+        &[],
+    );
+    let out = d.path("probe.txt");
+    wait_until("the probe", SECS(10), || {
+        fs::read_to_string(&out).is_ok_and(|s| s.ends_with('\n'))
+    });
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("0077 {}\n", work.display())
+    );
+    assert!(d
+        .log_text()
+        .contains(&format!("set current directory: '{}'", work.display())));
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn sigusr2_reopens_the_main_log_after_it_was_moved() {
+    let mut d = Daemon::start("[program:x]\ncommand=sleep 100\n");
+    d.wait_for("supervisord started with pid", SECS(10));
+    fs::rename(&d.log, d.path("supervisord.log.old")).unwrap();
+    d.signal(Signal::SIGUSR2);
+    let log = d.wait_for("supervisord logreopen", SECS(10));
+    assert!(!log.contains("supervisord started"), "a fresh file: {log}");
+    let old = fs::read_to_string(d.path("supervisord.log.old")).unwrap();
+    assert!(
+        old.contains("received SIGUSR2 indicating log reopen request"),
+        "{old}"
+    );
+    assert!(d.shutdown().success());
+}
+
+#[test]
+fn without_nodaemon_it_daemonizes_and_writes_the_daemons_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("supervisord.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{}[program:x]\ncommand=sleep 100\n",
+            common::header(dir.path(), "info")
+        ),
+    )
+    .unwrap();
+    let started = std::process::Command::new(common::BIN)
+        .arg("-c")
+        .arg(&conf)
+        .status()
+        .unwrap();
+    assert!(started.success(), "the parent exits 0 at once");
+    let pidfile = dir.path().join("supervisord.pid");
+    wait_until("the pidfile", SECS(10), || {
+        fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let log = fs::read_to_string(dir.path().join("supervisord.log")).unwrap();
+    assert!(log.contains("daemonizing the supervisord process"), "{log}");
+    // A new session: the daemon leads it, detached from our terminal.
+    assert_eq!(
+        nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
+            .unwrap()
+            .as_raw(),
+        pid
+    );
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+    wait_until("the daemon to exit", SECS(10), || !pidfile.exists());
+}
+
+#[test]
+fn output_goes_to_the_configured_log_files_byte_for_byte() {
+    let mut d = Daemon::start(
+        "[program:writer]\ncommand=sh -c 'printf \"out\\\\n\"; printf \"err\\\\n\" >&2; exec sleep 100'\n\
+         stdout_logfile={dir}/out.log\nstderr_logfile={dir}/err.log\n",
+    );
+    let (out, err) = (d.path("out.log"), d.path("err.log"));
+    wait_until("both logs", SECS(10), || {
+        fs::read_to_string(&out).is_ok_and(|s| s == "out\n")
+            && fs::read_to_string(&err).is_ok_and(|s| s == "err\n")
+    });
     assert!(d.shutdown().success());
 }

@@ -17,6 +17,7 @@ use signal_hook_mio::v1_0::Signals;
 use super::mainlog::MainLog;
 use super::process::{Action, ExitStatus, Now};
 use super::reap;
+use super::rotate::RotatingFile;
 use super::spawn;
 use super::supervisor::{Key, Phase, Supervisor};
 use crate::config::{self, Config, Host, LogLevel, Overrides};
@@ -62,11 +63,14 @@ impl Channel {
     }
 }
 
-/// The parent's end of a child's output pipe.
+/// The parent's end of a child's output pipe, and where its bytes go.
 struct OutputPipe {
     file: std::fs::File,
     process_name: String,
     channel: Channel,
+    /// The `*_logfile` path, when one is set (AUTO files come with the
+    /// child-log work; until then their output is only read).
+    sink: Option<RotatingFile>,
 }
 
 /// Where to find the config again on SIGHUP.
@@ -135,6 +139,15 @@ impl Reactor {
         })
     }
 
+    /// The main log, for the startup messages written before [`run`](Self::run).
+    pub fn log(&mut self) -> &mut MainLog {
+        &mut self.log
+    }
+
+    pub fn pidfile_path(&self) -> PathBuf {
+        self.config.supervisord.pidfile.clone()
+    }
+
     /// Run until shut down; returns the exit status.
     pub fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(256);
@@ -195,19 +208,51 @@ impl Reactor {
     }
 
     fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
-        let result = spawn::spawn(&self.table.process(key).config, &self.spawn_ctx);
-        match result {
+        let config = self.table.process(key).config.clone();
+        // Log files are opened before the fork, at every spawn, so a failure
+        // is a spawn error (processes.md §5.1 step 6).
+        let stdout_sink = match self.open_sink(&config, &config.stdout) {
+            Ok(sink) => sink,
+            Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
+        };
+        let stderr_sink = match self.open_sink(&config, &config.stderr) {
+            Ok(sink) => sink,
+            Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
+        };
+        match spawn::spawn(&config, &self.spawn_ctx) {
             Ok(spawned) => {
-                let name = self.table.process(key).config.name.clone();
-                self.watch(spawned.stdout, &name, Channel::Stdout);
+                self.watch(spawned.stdout, &config.name, Channel::Stdout, stdout_sink);
                 if let Some(stderr) = spawned.stderr {
-                    self.watch(stderr, &name, Channel::Stderr);
+                    self.watch(stderr, &config.name, Channel::Stderr, stderr_sink);
                 }
                 self.stdins.insert(spawned.pid, spawned.stdin);
                 self.table.track(spawned.pid, key);
                 self.table.process_mut(key).spawned(spawned.pid, now)
             }
             Err(message) => self.table.process_mut(key).spawn_failed(&message, now),
+        }
+    }
+
+    fn open_sink(
+        &mut self,
+        process: &config::Process,
+        stream: &config::Stream,
+    ) -> Result<Option<RotatingFile>, String> {
+        let config::LogTarget::Path(path) = &stream.logfile else {
+            return Ok(None);
+        };
+        match RotatingFile::open(path, stream.logfile_maxbytes, stream.logfile_backups) {
+            Ok(file) => {
+                if let Some(warning) = file.rotation_warning() {
+                    self.log.log(LogLevel::Warn, &warning);
+                }
+                Ok(Some(file))
+            }
+            Err(e) => Err(format!(
+                "unknown error making dispatchers for {}: {}",
+                crate::pyrepr::repr(&process.name),
+                e.raw_os_error().map_or("EIO", spawn::errno_name)
+            )),
         }
     }
 
@@ -241,7 +286,13 @@ impl Reactor {
     }
 
     /// Register a child's output pipe with the poll.
-    fn watch(&mut self, fd: OwnedFd, process_name: &str, channel: Channel) {
+    fn watch(
+        &mut self,
+        fd: OwnedFd,
+        process_name: &str,
+        channel: Channel,
+        sink: Option<RotatingFile>,
+    ) {
         let token = Token(self.next_token);
         self.next_token += 1;
         let raw = fd.as_raw_fd();
@@ -267,13 +318,14 @@ impl Reactor {
                 file: std::fs::File::from(fd),
                 process_name: process_name.to_string(),
                 channel,
+                sink,
             },
         );
     }
 
     /// Read a pipe until it would block, so the child never stalls on a full pipe.
     fn drain(&mut self, token: Token) {
-        let Some(pipe) = self.pipes.get(&token) else {
+        let Some(pipe) = self.pipes.get_mut(&token) else {
             return;
         };
         let mut closed = false;
@@ -284,6 +336,19 @@ impl Reactor {
                     break;
                 }
                 Ok(n) => {
+                    if let Some(sink) = pipe.sink.as_mut() {
+                        if let Err(e) = sink.write(&self.buffer[..n]) {
+                            self.log.log(
+                                LogLevel::Error,
+                                &format!(
+                                    "cannot write {} of {} to {}: {e}",
+                                    pipe.channel.name(),
+                                    pipe.process_name,
+                                    sink.path().display()
+                                ),
+                            );
+                        }
+                    }
                     if self.log.enabled(LogLevel::Debug) {
                         let text = String::from_utf8_lossy(&self.buffer[..n]);
                         self.log.log(
@@ -337,6 +402,14 @@ impl Reactor {
                     if let Err(e) = self.log.reopen() {
                         self.log
                             .log(LogLevel::Error, &format!("cannot reopen the main log: {e}"));
+                    }
+                    for pipe in self.pipes.values_mut() {
+                        if let Some(Err(e)) = pipe.sink.as_mut().map(RotatingFile::reopen) {
+                            self.log.log(
+                                LogLevel::Error,
+                                &format!("cannot reopen the log of {}: {e}", pipe.process_name),
+                            );
+                        }
                     }
                     self.log.log(LogLevel::Info, "supervisord logreopen");
                 }

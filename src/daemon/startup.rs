@@ -57,8 +57,14 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         log.log(LogLevel::Info, "daemonizing the supervisord process");
     }
 
+    // Signal handlers go in before the pidfile exists: whoever reads the
+    // pidfile and sends SIGTERM must get an orderly shutdown.
+    let mut reactor = Reactor::new(config, source, log)
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let pidfile_path = reactor.pidfile_path();
+    let log = reactor.log();
     let pid = std::process::id();
-    let pidfile = write_pidfile(&config.supervisord.pidfile, pid, &mut log);
+    let pidfile = write_pidfile(&pidfile_path, pid, log);
     log.log(
         LogLevel::Info,
         &format!("supervisord started with pid {pid}"),
@@ -72,8 +78,6 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         }
     }
 
-    let mut reactor = Reactor::new(config, source, log)
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
     let status = reactor.run();
     if let Some(path) = pidfile {
         let _ = std::fs::remove_file(path);
