@@ -95,10 +95,14 @@ fn autorestart_modes() {
 #[test]
 fn program_ignoring_sigterm_is_killed_after_stopwaitsecs() {
     let mut d = Daemon::start(
-        "[program:stubborn]\ncommand=sh -c \"trap '' TERM; while :; do sleep 0.05; done\"\n\
+        "[program:stubborn]\n\
+         command=sh -c \"trap '' TERM; touch {dir}/ready; while :; do sleep 0.05; done\"\n\
          stopwaitsecs=1\nstartsecs=0\n",
     );
-    let log = d.wait_for("spawned: 'stubborn'", SECS(10));
+    // SIGTERM must come after the shell has started ignoring it.
+    let ready = d.path("ready");
+    wait_until("the trap to be set", SECS(10), || ready.exists());
+    let log = d.log_text();
     let pid: i32 = lines_with(&log, "spawned: 'stubborn'")[0]
         .rsplit(' ')
         .next()
