@@ -453,3 +453,85 @@ fn output_goes_to_the_configured_log_files_byte_for_byte() {
     });
     assert!(d.shutdown().success());
 }
+
+#[test]
+fn minfds_raises_the_open_files_limit() {
+    // Start with a low soft limit (any user may lower it), and ask for more.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("supervisord.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{}minfds=600\n[program:x]\ncommand=sleep 100\n",
+            common::header(dir.path(), "info")
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 512 && exec {} -n -c {}",
+            common::BIN,
+            conf.display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = dir.path().join("supervisord.log");
+    wait_until("the limit to be raised", SECS(10), || {
+        fs::read_to_string(&log).is_ok_and(|t| t.contains("Increased RLIMIT_NOFILE limit to 600"))
+    });
+    let limits = fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(line.split_whitespace().nth(3), Some("600"), "{line}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + SECS(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "supervisord did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success());
+}
+
+#[test]
+fn user_option_drops_supervisords_own_privileges() {
+    if !nix::unistd::Uid::effective().is_root() {
+        return; // switching users needs root
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mut d = Daemon::launch(
+        dir,
+        "[program:x]\ncommand=sleep 100\n",
+        "info",
+        &["-u", "nobody"],
+    );
+    d.wait_for(
+        &format!("Set uid to user {} succeeded", nobody.uid),
+        SECS(10),
+    );
+    let status = fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let uids: Vec<&str> = uid_line.split_whitespace().skip(1).collect();
+    assert_eq!(uids, vec![nobody.uid.to_string(); 4], "{uid_line}");
+    assert!(!d.log_text().contains("Supervisor is running as root"));
+    assert!(d.shutdown().success());
+}
