@@ -535,3 +535,23 @@ fn user_option_drops_supervisords_own_privileges() {
     assert!(!d.log_text().contains("Supervisor is running as root"));
     assert!(d.shutdown().success());
 }
+
+#[test]
+fn a_realtime_signal_is_logged_not_fatal() {
+    let mut d = Daemon::start("[program:x]\ncommand=sleep 100\n");
+    d.wait_for("supervisord started with pid", SECS(10));
+    // SIGRTMIN+3 is what some container tools send an init to stop it.
+    let rt = 37;
+    let rc = std::process::Command::new("kill")
+        .arg(format!("-{rt}"))
+        .arg(d.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(rc.success());
+    d.wait_for("received signal 37", SECS(10));
+    assert!(
+        d.child.try_wait().unwrap().is_none(),
+        "a real-time signal killed supervisord"
+    );
+    assert!(d.shutdown().success());
+}

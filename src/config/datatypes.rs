@@ -30,6 +30,17 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// Every level, most severe first.
+    pub const ALL: [LogLevel; 7] = [
+        LogLevel::Critical,
+        LogLevel::Error,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Debug,
+        LogLevel::Trace,
+        LogLevel::Blather,
+    ];
+
     /// The lowercase name accepted in the config.
     pub fn name(self) -> &'static str {
         match self {
@@ -252,18 +263,10 @@ pub fn autorestart(s: &str) -> Result<AutoRestart, String> {
 /// `critical, error, warn, info, debug, trace, blather`, any case.
 pub fn log_level(s: &str) -> Result<LogLevel, String> {
     let lower = s.to_lowercase();
-    [
-        LogLevel::Critical,
-        LogLevel::Error,
-        LogLevel::Warn,
-        LogLevel::Info,
-        LogLevel::Debug,
-        LogLevel::Trace,
-        LogLevel::Blather,
-    ]
-    .into_iter()
-    .find(|level| level.name() == lower)
-    .ok_or_else(|| format!("bad logging level name {}", repr(s)))
+    LogLevel::ALL
+        .into_iter()
+        .find(|level| level.name() == lower)
+        .ok_or_else(|| format!("bad logging level name {}", repr(s)))
 }
 
 /// A child log file: `NONE`/`OFF`/empty, `AUTO`, `syslog`, or a path whose directory exists.

@@ -411,18 +411,7 @@ mod tests {
             format_line(at(0, 0, 0, 0), LogLevel::Debug, "a\nb\n"),
             "2026-11-21 00:00:00,000 DEBG a\nb\n\n"
         );
-        let tags: Vec<&str> = [
-            LogLevel::Critical,
-            LogLevel::Error,
-            LogLevel::Warn,
-            LogLevel::Info,
-            LogLevel::Debug,
-            LogLevel::Trace,
-            LogLevel::Blather,
-        ]
-        .into_iter()
-        .map(tag)
-        .collect();
+        let tags: Vec<&str> = LogLevel::ALL.into_iter().map(tag).collect();
         assert_eq!(
             tags,
             ["CRIT", "ERRO", "WARN", "INFO", "DEBG", "TRAC", "BLAT"]

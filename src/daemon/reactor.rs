@@ -114,6 +114,11 @@ impl Reactor {
         let mut all: Vec<i32> = HANDLED.to_vec();
         all.extend_from_slice(LOGGED_ONLY);
         let mut signals = Signals::new(&all)?;
+        // Real-time signals also kill by default. Some numbers belong to the
+        // C library and cannot be caught; those are simply skipped.
+        for realtime in 34..=64 {
+            let _ = signals.add_signal(realtime);
+        }
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let waker = std::sync::Arc::new(Waker::new(poll.registry(), WAKER)?);
