@@ -12,16 +12,13 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{Datelike, Local, NaiveDateTime, Timelike};
 
 use super::rotate::RotatingFile;
+use super::syslog::{Syslog, SOCKET as SYSLOG_SOCKET};
 use crate::config::{self, LogLevel, Supervisord};
-
-/// Where syslog(3) sends its messages.
-const SYSLOG_SOCKET: &str = "/dev/log";
 
 /// The 4-letter tag of a level in log lines.
 pub fn tag(level: LogLevel) -> &'static str {
@@ -220,7 +217,7 @@ impl MainLog {
             Destination::Nowhere => Ok(()),
             Destination::File(file) => file.write(line.as_bytes()),
             Destination::Syslog(syslog) => {
-                let sent = syslog.send(now, level, msg);
+                let sent = syslog.send_lines(now, msg, |line| format_line(now, level, line));
                 // Keep the line visible somewhere, unless stdout shows it anyway.
                 if sent.is_err() && self.echo.is_none() {
                     let _ = io::stderr().write_all(line.as_bytes());
@@ -268,64 +265,12 @@ fn is_stdout(destination: &Destination) -> bool {
     }
 }
 
-/// The syslog(3) client Python's `syslog.syslog` amounts to: facility USER,
-/// priority INFO, ident `supervisord`, one datagram per line.
-struct Syslog {
-    path: PathBuf,
-    /// The connection, or why there is none (retried on each message).
-    socket: io::Result<UnixDatagram>,
-}
-
-impl Syslog {
-    fn connect(path: &Path) -> Syslog {
-        let mut syslog = Syslog {
-            path: path.to_path_buf(),
-            socket: Err(io::ErrorKind::NotConnected.into()),
-        };
-        syslog.reconnect();
-        syslog
-    }
-
-    fn reconnect(&mut self) {
-        self.socket = UnixDatagram::unbound().and_then(|socket| {
-            socket.connect(&self.path)?;
-            Ok(socket)
-        });
-    }
-
-    /// Supervisor sends each line of a message separately, each formatted as
-    /// a full log line. The header is the one glibc and musl syslog(3) put in
-    /// front (`<14>Mmm dd hh:mm:ss ident: `), which syslog daemons parse.
-    fn send(&mut self, now: NaiveDateTime, level: LogLevel, msg: &str) -> io::Result<()> {
-        let header = format!("<14>{} supervisord: ", now.format("%b %e %H:%M:%S"));
-        for line in msg.trim_end_matches('\n').split('\n') {
-            let datagram = header.clone() + &format_line(now, level, line);
-            self.send_datagram(datagram.as_bytes()).map_err(|e| {
-                io::Error::new(e.kind(), format!("syslog at {}: {e}", self.path.display()))
-            })?;
-        }
-        Ok(())
-    }
-
-    fn send_datagram(&mut self, datagram: &[u8]) -> io::Result<()> {
-        if let Ok(socket) = &self.socket {
-            if socket.send(datagram).is_ok() {
-                return Ok(());
-            }
-        }
-        // The syslog daemon may have restarted (or appeared) since: one retry.
-        self.reconnect();
-        match &self.socket {
-            Ok(socket) => socket.send(datagram).map(drop),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+    use std::os::unix::net::UnixDatagram;
+    use std::path::PathBuf;
     use std::sync::{Arc, Mutex};
 
     fn at(h: u32, m: u32, s: u32, micros: u32) -> NaiveDateTime {
@@ -606,8 +551,11 @@ mod tests {
         let socket_path = dir.path().join("log");
         let server = UnixDatagram::bind(&socket_path).unwrap();
         let mut syslog = Syslog::connect(&socket_path);
+        let now = at(4, 5, 6, 789_000);
         syslog
-            .send(at(4, 5, 6, 789_000), LogLevel::Warn, "first\nsecond\n")
+            .send_lines(now, "first\nsecond\n", |l| {
+                format_line(now, LogLevel::Warn, l)
+            })
             .unwrap();
         let mut buf = [0u8; 512];
         let mut received = Vec::new();
@@ -630,10 +578,14 @@ mod tests {
         let socket_path = dir.path().join("log");
         let mut syslog = Syslog::connect(&socket_path);
         assert!(syslog.socket.is_err());
-        assert!(syslog.send(at(1, 2, 3, 0), LogLevel::Info, "lost").is_err());
+        assert!(syslog
+            .send_lines(at(1, 2, 3, 0), "lost", |l| l.to_string())
+            .is_err());
         let server = UnixDatagram::bind(&socket_path).unwrap();
         syslog
-            .send(at(1, 2, 3, 0), LogLevel::Info, "found")
+            .send_lines(at(1, 2, 3, 0), "found", |l| {
+                format_line(at(1, 2, 3, 0), LogLevel::Info, l)
+            })
             .unwrap();
         let mut buf = [0u8; 512];
         let n = server.recv(&mut buf).unwrap();

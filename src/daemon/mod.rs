@@ -12,6 +12,7 @@ pub mod rotate;
 pub mod spawn;
 pub mod startup;
 pub mod supervisor;
+pub mod syslog;
 
 use std::io::Write;
 use std::path::PathBuf;
