@@ -131,6 +131,7 @@ fn defaults(name: &str, group: &str, section: &str, command: &str) -> Process {
         stderr: stream(LogTarget::Auto),
         environment: vec![],
         serverurl: None,
+        console: Default::default(),
     }
 }
 
@@ -232,6 +233,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
             strip_ansi: false,
             environment: global_env.clone(),
             identifier: "supervisor".into(),
+            console: Default::default(),
         },
         unix_servers: vec![UnixHttpServer {
             section: "unix_http_server".into(),

@@ -141,6 +141,9 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "strip_ansi",
     "environment",
     "identifier",
+    "console_lines",
+    "console_prefix",
+    "console_timestamps",
 ];
 const UNIX_SERVER_KEYS: &[&str] = &["file", "chmod", "chown", "username", "password"];
 const INET_SERVER_KEYS: &[&str] = &["port", "username", "password"];
@@ -186,6 +189,9 @@ const PROGRAM_KEYS: &[&str] = &[
     "stderr_syslog",
     "environment",
     "serverurl",
+    "console_lines",
+    "console_prefix",
+    "console_timestamps",
 ];
 const LISTENER_EXTRA_KEYS: &[&str] = &["events", "buffer_size", "result_handler"];
 const FCGI_EXTRA_KEYS: &[&str] = &["socket", "socket_owner", "socket_mode", "socket_backlog"];
@@ -641,6 +647,11 @@ impl<'a> Loader<'a> {
         )?;
         let nocleanup = s.typed("nocleanup", "false", &names, dt::boolean)?;
         let strip_ansi = s.typed("strip_ansi", "false", &names, dt::boolean)?;
+        let console = Console {
+            lines: s.typed("console_lines", "false", &names, dt::boolean)?,
+            prefix: s.typed("console_prefix", "false", &names, dt::boolean)?,
+            timestamps: s.typed("console_timestamps", "false", &names, dt::boolean)?,
+        };
         // Supervisor expands this value twice (so `%` needs `%%%%`); once is enough.
         let environment = match s.entry("environment") {
             Some(e) => {
@@ -686,6 +697,7 @@ impl<'a> Loader<'a> {
             strip_ansi: o.strip_ansi || strip_ansi,
             environment,
             identifier: o.identifier.clone().unwrap_or(identifier),
+            console,
         })
     }
 
@@ -993,6 +1005,20 @@ impl<'a> Loader<'a> {
             .filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
         let user = s.typed_optional("user", &names, dt::user)?;
         let umask = s.typed_optional("umask", &names, dt::octal)?;
+        let defaults = supervisord.console;
+        let bool_or = |key: &str, default: bool| {
+            s.typed(
+                key,
+                if default { "true" } else { "false" },
+                &names,
+                dt::boolean,
+            )
+        };
+        let console = Console {
+            lines: bool_or("console_lines", defaults.lines)?,
+            prefix: bool_or("console_prefix", defaults.prefix)?,
+            timestamps: bool_or("console_timestamps", defaults.timestamps)?,
+        };
 
         // The template is checked as a name before it is expanded, as Supervisor does.
         let process_name_entry = s.entry("process_name");
@@ -1134,6 +1160,7 @@ impl<'a> Loader<'a> {
                 stderr,
                 environment,
                 serverurl: serverurl.clone(),
+                console,
             });
         }
         // Supervisor's ProcessConfig orders by (priority, name).

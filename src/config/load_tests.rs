@@ -210,6 +210,7 @@ fn default_process(name: &str, section: &str, command: &str) -> Process {
         stderr: default_stream(),
         environment: vec![],
         serverurl: None,
+        console: Default::default(),
     }
 }
 
@@ -241,6 +242,7 @@ fn supervisord_minimal_section_gets_every_default() {
             strip_ansi: false,
             environment: vec![],
             identifier: "supervisor".into(),
+            console: Default::default(),
         }
     );
     assert_eq!(config.file, fx.main());
@@ -276,6 +278,9 @@ directory=%(here)s/run
 strip_ansi=TRUE
 environment=A=\"1\",B=two
 identifier=box
+console_lines=true
+console_prefix=yes
+console_timestamps=1
 ");
     assert_eq!(
         config.supervisord,
@@ -297,6 +302,11 @@ identifier=box
             strip_ansi: true,
             environment: pairs(&[("A", "1"), ("B", "two")]),
             identifier: "box".into(),
+            console: Console {
+                lines: true,
+                prefix: true,
+                timestamps: true,
+            },
         }
     );
 }
@@ -627,6 +637,7 @@ stderr_events_enabled=yes
 stderr_syslog=on
 environment=A=1,B=\"two words\"
 serverurl=http://127.0.0.1:9001
+console_prefix=true
 ");
     let expected = |name: &str| Process {
         name: name.into(),
@@ -665,6 +676,11 @@ serverurl=http://127.0.0.1:9001
         },
         environment: pairs(&[("A", "1"), ("B", "two words")]),
         serverurl: Some("http://127.0.0.1:9001".into()),
+        console: Console {
+            lines: false,
+            prefix: true,
+            timestamps: false,
+        },
     };
     assert_eq!(
         config.groups,
@@ -1009,6 +1025,7 @@ identifier=file
             strip_ansi: true,
             environment: vec![],
             identifier: "cli".into(),
+            console: Console::default(),
         }
     );
 }
@@ -2417,5 +2434,54 @@ priority=10
     assert_eq!(
         process_names(group(&config, "g")),
         vec!["z", "y0", "y1", "y10", "y2", "y3", "y4", "y5", "y6", "y7", "y8", "y9"]
+    );
+}
+
+#[test]
+fn console_options_default_from_supervisord_and_programs_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.conf");
+    std::fs::write(
+        &file,
+        "[supervisord]\nconsole_prefix=true\nconsole_timestamps=true\n\
+         [program:a]\ncommand=cat\n\
+         [program:b]\ncommand=cat\nconsole_prefix=false\nconsole_lines=true\n",
+    )
+    .unwrap();
+    let host = Host {
+        env: vec![],
+        node_name: "n".into(),
+        cwd: dir.path().to_path_buf(),
+    };
+    let config = load(&file, &Overrides::default(), &host).unwrap();
+    let console = |name: &str| {
+        config
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap()
+            .processes[0]
+            .console
+    };
+    assert_eq!(
+        console("a"),
+        Console {
+            lines: false,
+            prefix: true,
+            timestamps: true
+        }
+    );
+    assert_eq!(
+        console("b"),
+        Console {
+            lines: true,
+            prefix: false,
+            timestamps: true
+        }
+    );
+    assert!(
+        config.messages.warnings.is_empty(),
+        "{:?}",
+        config.messages.warnings
     );
 }

@@ -62,6 +62,29 @@ pub struct Supervisord {
     /// Added to every child's environment; a program's own pairs override these.
     pub environment: Vec<(String, String)>,
     pub identifier: String,
+    /// Defaults for every program's console options (our extension).
+    pub console: Console,
+}
+
+/// How output sent to supervisord's own stdout/stderr is written (our
+/// extension; Supervisor passes such output through chunk by chunk, so lines
+/// of different programs can interleave mid-line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Console {
+    /// `console_lines`: write whole lines only; a partial line waits for its
+    /// newline (up to a size and time bound).
+    pub lines: bool,
+    /// `console_prefix`: start each line with `<process name> | `.
+    pub prefix: bool,
+    /// `console_timestamps`: start each line with the local time, as in the main log.
+    pub timestamps: bool,
+}
+
+impl Console {
+    /// Whether output is assembled into whole lines (any option implies it).
+    pub fn whole_lines(self) -> bool {
+        self.lines || self.prefix || self.timestamps
+    }
 }
 
 /// Basic-auth credentials of an HTTP server; the password may be `{SHA}<hex>`.
@@ -169,6 +192,8 @@ pub struct Process {
     pub environment: Vec<(String, String)>,
     /// `serverurl=` unless `AUTO`.
     pub serverurl: Option<String>,
+    /// Console options, from the program or else from `[supervisord]`.
+    pub console: Console,
 }
 
 impl Process {

@@ -330,6 +330,7 @@ mod tests {
             strip_ansi: false,
             environment: Vec::new(),
             identifier: "supervisor".into(),
+            console: Default::default(),
         }
     }
 

@@ -723,6 +723,7 @@ mod tests {
             stderr: stream,
             environment: Vec::new(),
             serverurl: None,
+            console: Default::default(),
         }
     }
 

@@ -11,8 +11,10 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 
 /// An append-mode log file that rotates itself after a write takes it to
 /// `maxbytes` or beyond.
@@ -81,17 +83,31 @@ impl RotatingFile {
     /// is still attempted (it may free space, e.g. on a full disk), and the
     /// first error is returned.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        let written = write_counting(&mut self.file, data);
-        self.size += written.0 as u64;
-        let written = written
-            .1
-            .map_err(|e| context(e, "cannot write to", &self.path));
-        if self.should_rotate() {
-            let rotated = self.rotate();
-            written.and(rotated)
-        } else {
-            written
+        match self.write_some(data) {
+            (_, Some(e)) => Err(e),
+            (_, None) => Ok(()),
         }
+    }
+
+    /// Like [`write`](Self::write), but says how much was written before an
+    /// error, so the caller can keep the rest and retry (a full disk, or
+    /// `WouldBlock` from a pipe or terminal nobody is reading).
+    pub fn write_some(&mut self, data: &[u8]) -> (usize, Option<io::Error>) {
+        let (written, result) = write_counting(&mut self.file, data);
+        self.size += written as u64;
+        let error = result.err().map(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                e
+            } else {
+                context(e, "cannot write to", &self.path)
+            }
+        });
+        let rotated = if self.should_rotate() {
+            self.rotate().err()
+        } else {
+            None
+        };
+        (written, error.or(rotated))
     }
 
     /// Close and open the same path again (SIGUSR2, e.g. after logrotate moved
@@ -174,7 +190,22 @@ fn examine(path: &Path, file: &File) -> io::Result<(u64, Option<&'static str>)> 
 /// the descriptor is a socket (ENXIO, e.g. under systemd); then write to a
 /// duplicate of our own descriptor instead.
 fn open_target(path: &Path) -> io::Result<File> {
-    match OpenOptions::new().append(true).create(true).open(path) {
+    // A pipe or terminal opened by path is our own open file description,
+    // so making it non-blocking affects nobody else: a reader that stalls
+    // then costs us buffered bytes, never a blocked event loop.
+    let opened = OpenOptions::new().append(true).create(true).open(path);
+    if let Ok(file) = &opened {
+        if file.metadata().is_ok_and(|m| !m.file_type().is_file()) {
+            let fd = file.as_raw_fd();
+            if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
+                let _ = fcntl(
+                    fd,
+                    FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+                );
+            }
+        }
+    }
+    match opened {
         Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => {
             let fd = match aliased_fd(path) {
                 Some(1) => io::stdout().as_fd().try_clone_to_owned()?,
