@@ -3,8 +3,10 @@
 //! pidfile, then the event loop until shutdown.
 
 pub mod check;
+pub mod childlog;
 pub mod cli;
 pub mod mainlog;
+pub mod outputs;
 pub mod process;
 pub mod reactor;
 pub mod reap;

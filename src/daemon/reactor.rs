@@ -4,20 +4,19 @@
 //! sleeps without a timeout — zero wakeups when idle.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::signal::*;
 use signal_hook_mio::v1_0::Signals;
 
 use super::mainlog::MainLog;
+use super::outputs::Outputs;
 use super::process::{Action, ExitStatus, Now};
 use super::reap;
-use super::rotate::RotatingFile;
 use super::spawn;
 use super::supervisor::{Key, Phase, Supervisor};
 use crate::config::{self, Config, Host, LogLevel, Overrides};
@@ -28,8 +27,6 @@ const FIRST_PIPE: usize = 2;
 
 /// How long, as PID 1, the leftovers get between SIGTERM and SIGKILL.
 const STRAGGLER_GRACE: Duration = Duration::from_secs(5);
-/// One read's worth of child output (Supervisor reads 128 KiB at most).
-const READ_CHUNK: usize = 128 * 1024;
 
 /// Signals that shut down, restart, reopen or reap; everything else
 /// catchable that would kill us by default is only logged.
@@ -48,29 +45,19 @@ const LOGGED_ONLY: &[i32] = &[
     SIGPIPE,
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Channel {
-    Stdout,
-    Stderr,
-}
-
-impl Channel {
-    fn name(self) -> &'static str {
-        match self {
-            Channel::Stdout => "stdout",
-            Channel::Stderr => "stderr",
-        }
+/// Catch our signals from here on; they wait in the returned pipe until the
+/// loop runs. Installed first thing at startup, so a SIGTERM that arrives
+/// while we start up still means an orderly shutdown.
+pub fn install_signals() -> io::Result<Signals> {
+    let mut all: Vec<i32> = HANDLED.to_vec();
+    all.extend_from_slice(LOGGED_ONLY);
+    let signals = Signals::new(&all)?;
+    // Real-time signals also kill by default. Some numbers belong to the
+    // C library and cannot be caught; those are simply skipped.
+    for realtime in 34..=64 {
+        let _ = signals.add_signal(realtime);
     }
-}
-
-/// The parent's end of a child's output pipe, and where its bytes go.
-struct OutputPipe {
-    file: std::fs::File,
-    process_name: String,
-    channel: Channel,
-    /// The `*_logfile` path, when one is set (AUTO files come with the
-    /// child-log work; until then their output is only read).
-    sink: Option<RotatingFile>,
+    Ok(signals)
 }
 
 /// Where to find the config again on SIGHUP.
@@ -96,10 +83,8 @@ pub struct Reactor {
     source: Source,
     table: Supervisor,
     spawn_ctx: spawn::Context,
-    pipes: HashMap<Token, OutputPipe>,
+    outputs: Outputs,
     stdins: HashMap<i32, OwnedFd>,
-    next_token: usize,
-    buffer: Vec<u8>,
     /// Something happened that may make state machines move (an exit, a
     /// signal, a request): run `advance` even if no deadline passed.
     dirty: bool,
@@ -109,16 +94,13 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    pub fn new(config: Config, source: Source, log: MainLog) -> io::Result<Reactor> {
+    pub fn new(
+        config: Config,
+        source: Source,
+        log: MainLog,
+        mut signals: Signals,
+    ) -> io::Result<Reactor> {
         let poll = Poll::new()?;
-        let mut all: Vec<i32> = HANDLED.to_vec();
-        all.extend_from_slice(LOGGED_ONLY);
-        let mut signals = Signals::new(&all)?;
-        // Real-time signals also kill by default. Some numbers belong to the
-        // C library and cannot be caught; those are simply skipped.
-        for realtime in 34..=64 {
-            let _ = signals.add_signal(realtime);
-        }
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let waker = std::sync::Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -133,10 +115,8 @@ impl Reactor {
             source,
             table,
             spawn_ctx,
-            pipes: HashMap::new(),
+            outputs: Outputs::new(FIRST_PIPE),
             stdins: HashMap::new(),
-            next_token: FIRST_PIPE,
-            buffer: vec![0; READ_CHUNK],
             dirty: true,
             pending_config: None,
             stragglers: None,
@@ -156,8 +136,13 @@ impl Reactor {
     /// Run until shut down; returns the exit status.
     pub fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(256);
+        self.create_auto_files();
         loop {
             let now = Now::current();
+            if self.outputs.deadline().is_some_and(|d| d <= now.mono) {
+                self.outputs
+                    .on_deadline(self.poll.registry(), &mut self.log);
+            }
             if self.dirty || self.table.deadline().is_some_and(|d| d <= now.mono) {
                 self.dirty = false;
                 self.advance(now);
@@ -165,10 +150,14 @@ impl Reactor {
             if self.finish_stop_if_done(now) {
                 return 0;
             }
-            let deadline = [self.table.deadline(), self.stragglers.map(|s| s.kill_at)]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.table.deadline(),
+                self.outputs.deadline(),
+                self.stragglers.map(|s| s.kill_at),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -181,7 +170,9 @@ impl Reactor {
                 match event.token() {
                     SIGNALS => self.handle_signals(),
                     WAKER => self.dirty = true,
-                    token => self.drain(token),
+                    token => self
+                        .outputs
+                        .drain(token, self.poll.registry(), &mut self.log),
                 }
             }
         }
@@ -213,22 +204,24 @@ impl Reactor {
     }
 
     fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
-        let config = self.table.process(key).config.clone();
-        // Log files are opened before the fork, at every spawn, so a failure
-        // is a spawn error (processes.md §5.1 step 6).
-        let stdout_sink = match self.open_sink(&config, &config.stdout) {
-            Ok(sink) => sink,
+        let config = &self.table.process(key).config;
+        let logs = self.outputs.prepare(
+            key,
+            config,
+            self.config.supervisord.strip_ansi,
+            &mut self.log,
+        );
+        let (stdout_log, stderr_log) = match logs {
+            Ok(logs) => logs,
             Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
         };
-        let stderr_sink = match self.open_sink(&config, &config.stderr) {
-            Ok(sink) => sink,
-            Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
-        };
-        match spawn::spawn(&config, &self.spawn_ctx) {
+        match spawn::spawn(config, &self.spawn_ctx) {
             Ok(spawned) => {
-                self.watch(spawned.stdout, &config.name, Channel::Stdout, stdout_sink);
-                if let Some(stderr) = spawned.stderr {
-                    self.watch(stderr, &config.name, Channel::Stderr, stderr_sink);
+                let registry = self.poll.registry();
+                self.outputs
+                    .watch(registry, spawned.stdout, stdout_log, &mut self.log);
+                if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
+                    self.outputs.watch(registry, fd, log, &mut self.log);
                 }
                 self.stdins.insert(spawned.pid, spawned.stdin);
                 self.table.track(spawned.pid, key);
@@ -238,27 +231,16 @@ impl Reactor {
         }
     }
 
-    fn open_sink(
-        &mut self,
-        process: &config::Process,
-        stream: &config::Stream,
-    ) -> Result<Option<RotatingFile>, String> {
-        let config::LogTarget::Path(path) = &stream.logfile else {
-            return Ok(None);
-        };
-        match RotatingFile::open(path, stream.logfile_maxbytes, stream.logfile_backups) {
-            Ok(file) => {
-                if let Some(warning) = file.rotation_warning() {
-                    self.log.log(LogLevel::Warn, &warning);
-                }
-                Ok(Some(file))
-            }
-            Err(e) => Err(format!(
-                "unknown error making dispatchers for {}: {}",
-                crate::pyrepr::repr(&process.name),
-                e.raw_os_error().map_or("EIO", spawn::errno_name)
-            )),
-        }
+    /// AUTO log files for the current groups (after cleaning old ones).
+    fn create_auto_files(&mut self) {
+        let processes: Vec<(Key, &crate::config::Process)> = self
+            .table
+            .keys()
+            .into_iter()
+            .map(|k| (k, &self.table.process(k).config))
+            .collect();
+        self.outputs
+            .create_auto_files(&self.config, &processes, &mut self.log);
     }
 
     fn send_signal(
@@ -290,100 +272,6 @@ impl Reactor {
         }
     }
 
-    /// Register a child's output pipe with the poll.
-    fn watch(
-        &mut self,
-        fd: OwnedFd,
-        process_name: &str,
-        channel: Channel,
-        sink: Option<RotatingFile>,
-    ) {
-        let token = Token(self.next_token);
-        self.next_token += 1;
-        let raw = fd.as_raw_fd();
-        if let Err(e) =
-            self.poll
-                .registry()
-                .register(&mut SourceFd(&raw), token, Interest::READABLE)
-        {
-            // Without registration we could never read it; dropping the fd
-            // gives the child EPIPE instead of a blocked write.
-            self.log.log(
-                LogLevel::Error,
-                &format!(
-                    "cannot watch {channel:?} of {process_name}: {e}",
-                    channel = channel.name()
-                ),
-            );
-            return;
-        }
-        self.pipes.insert(
-            token,
-            OutputPipe {
-                file: std::fs::File::from(fd),
-                process_name: process_name.to_string(),
-                channel,
-                sink,
-            },
-        );
-    }
-
-    /// Read a pipe until it would block, so the child never stalls on a full pipe.
-    fn drain(&mut self, token: Token) {
-        let Some(pipe) = self.pipes.get_mut(&token) else {
-            return;
-        };
-        let mut closed = false;
-        loop {
-            match (&pipe.file).read(&mut self.buffer) {
-                Ok(0) => {
-                    closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    if let Some(sink) = pipe.sink.as_mut() {
-                        if let Err(e) = sink.write(&self.buffer[..n]) {
-                            self.log.log(
-                                LogLevel::Error,
-                                &format!(
-                                    "cannot write {} of {} to {}: {e}",
-                                    pipe.channel.name(),
-                                    pipe.process_name,
-                                    sink.path().display()
-                                ),
-                            );
-                        }
-                    }
-                    if self.log.enabled(LogLevel::Debug) {
-                        let text = String::from_utf8_lossy(&self.buffer[..n]);
-                        self.log.log(
-                            LogLevel::Debug,
-                            &format!(
-                                "'{}' {} output:\n{text}",
-                                pipe.process_name,
-                                pipe.channel.name()
-                            ),
-                        );
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
-        if closed {
-            if let Some(pipe) = self.pipes.remove(&token) {
-                let _ = self
-                    .poll
-                    .registry()
-                    .deregister(&mut SourceFd(&pipe.file.as_raw_fd()));
-            }
-        }
-    }
-
     fn handle_signals(&mut self) {
         let pending: Vec<i32> = self.signals.pending().collect();
         for signal in pending {
@@ -408,14 +296,7 @@ impl Reactor {
                         self.log
                             .log(LogLevel::Error, &format!("cannot reopen the main log: {e}"));
                     }
-                    for pipe in self.pipes.values_mut() {
-                        if let Some(Err(e)) = pipe.sink.as_mut().map(RotatingFile::reopen) {
-                            self.log.log(
-                                LogLevel::Error,
-                                &format!("cannot reopen the log of {}: {e}", pipe.process_name),
-                            );
-                        }
-                    }
+                    self.outputs.reopen(&mut self.log);
                     self.log.log(LogLevel::Info, "supervisord logreopen");
                 }
                 other => self.log.log(
@@ -545,6 +426,7 @@ impl Reactor {
         if let Err(e) = self.log.open(&self.config.supervisord) {
             eprintln!("supervisord: cannot reopen the main log: {e}");
         }
+        self.create_auto_files();
     }
 }
 

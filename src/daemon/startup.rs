@@ -17,6 +17,8 @@ use crate::config::{Config, LogLevel};
 /// Run the daemon; `Err` is a fatal startup error for the `Error: …` usage format.
 pub fn run(config: Config, source: Source) -> Result<i32, String> {
     ensure_standard_fds();
+    let signals =
+        super::reactor::install_signals().map_err(|e| format!("cannot catch signals: {e}"))?;
     let mut log = MainLog::queued();
     for warning in &config.messages.warnings {
         log.log(LogLevel::Warn, warning);
@@ -57,9 +59,7 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         log.log(LogLevel::Info, "daemonizing the supervisord process");
     }
 
-    // Signal handlers go in before the pidfile exists: whoever reads the
-    // pidfile and sends SIGTERM must get an orderly shutdown.
-    let mut reactor = Reactor::new(config, source, log)
+    let mut reactor = Reactor::new(config, source, log, signals)
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
     let pidfile_path = reactor.pidfile_path();
     let log = reactor.log();

@@ -1,0 +1,342 @@
+//! The children's output pipes as the reactor sees them: registration,
+//! draining, back-pressure, AUTO log files, and the shared console.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Local;
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use super::childlog::{
+    self, ChannelLog, Consoles, Destination, LineAssembler, Sink, BACKLOG_LIMIT,
+};
+use super::mainlog::MainLog;
+use super::supervisor::Key;
+use super::syslog::{self, Syslog};
+use crate::config::{self, Config, LogLevel, LogTarget};
+
+/// One read's worth of child output (Supervisor reads 128 KiB at most).
+const READ_CHUNK: usize = 128 * 1024;
+/// Pipes get this much room, so a busy child writes more per wakeup of
+/// ours (and blocks less often) than with the 64 KiB default.
+const PIPE_SIZE: i32 = 1 << 20;
+
+struct OutputPipe {
+    /// The parent's end of the pipe; `None` once EOF was read (the log may
+    /// still hold a backlog to write).
+    file: Option<std::fs::File>,
+    log: ChannelLog,
+    /// Not read while the destination's backlog is over the limit.
+    paused: bool,
+}
+
+/// Every output pipe and where its bytes go.
+pub struct Outputs {
+    pipes: HashMap<Token, OutputPipe>,
+    next_token: usize,
+    consoles: Consoles,
+    syslog: Option<Syslog>,
+    /// AUTO log files, created with the groups: (process, channel) → path.
+    auto_files: HashMap<(Key, &'static str), PathBuf>,
+    buffer: Vec<u8>,
+}
+
+impl Outputs {
+    pub fn new(first_token: usize) -> Outputs {
+        Outputs {
+            pipes: HashMap::new(),
+            next_token: first_token,
+            consoles: Consoles::default(),
+            syslog: None,
+            auto_files: HashMap::new(),
+            buffer: vec![0; READ_CHUNK],
+        }
+    }
+
+    /// Before the groups of `config` start: remove the AUTO logs of earlier
+    /// runs (unless `nocleanup`), then create this run's, empty and private.
+    /// Called only once startup can no longer fail, so a second instance
+    /// that is refused never deletes the first one's logs.
+    pub fn create_auto_files(
+        &mut self,
+        config: &Config,
+        table: &[(Key, &config::Process)],
+        log: &mut MainLog,
+    ) {
+        let s = &config.supervisord;
+        if !s.nocleanup {
+            for warning in childlog::clean_auto_logs(&s.childlogdir, &s.identifier) {
+                log.log(LogLevel::Warn, &warning);
+            }
+        }
+        self.auto_files.clear();
+        for &(key, process) in table {
+            let wanted = [
+                ("stdout", process.stdout.logfile == LogTarget::Auto),
+                (
+                    "stderr",
+                    process.stderr.logfile == LogTarget::Auto && !process.redirect_stderr,
+                ),
+            ];
+            for (channel, auto) in wanted {
+                if !auto {
+                    continue;
+                }
+                match childlog::create_auto_file(&s.childlogdir, &process.name, channel, &s.identifier) {
+                    Ok(path) => {
+                        self.auto_files.insert((key, channel), path);
+                    }
+                    Err(e) => log.log(
+                        LogLevel::Error,
+                        &format!(
+                            "cannot create the AUTO {channel} log of {} in {}: {e}; its {channel} is read and dropped",
+                            process.name,
+                            s.childlogdir.display()
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The AUTO log of a process channel, if it has one.
+    pub fn auto_file(&self, key: Key, channel: &'static str) -> Option<&Path> {
+        self.auto_files.get(&(key, channel)).map(PathBuf::as_path)
+    }
+
+    /// The channel logs of a process about to be spawned. Files are opened
+    /// now, at every spawn, so a failure is a spawn error (processes.md §5.1).
+    pub fn prepare(
+        &mut self,
+        key: Key,
+        process: &config::Process,
+        strip_ansi: bool,
+        log: &mut MainLog,
+    ) -> Result<(ChannelLog, Option<ChannelLog>), String> {
+        let stdout = self.channel_log(key, process, "stdout", &process.stdout, strip_ansi, log)?;
+        let stderr = if process.redirect_stderr {
+            None
+        } else {
+            Some(self.channel_log(key, process, "stderr", &process.stderr, strip_ansi, log)?)
+        };
+        Ok((stdout, stderr))
+    }
+
+    fn channel_log(
+        &self,
+        key: Key,
+        process: &config::Process,
+        channel: &'static str,
+        stream: &config::Stream,
+        strip_ansi: bool,
+        log: &mut MainLog,
+    ) -> Result<ChannelLog, String> {
+        let path = match &stream.logfile {
+            LogTarget::Path(path) => Some(path.as_path()),
+            LogTarget::Auto => self.auto_file(key, channel),
+            LogTarget::None | LogTarget::Syslog => None,
+        };
+        let destination = match path {
+            None => Destination::Nowhere,
+            Some(path) => match childlog::console_fd(path) {
+                Some(fd) => Destination::Console {
+                    fd,
+                    lines: process.console.whole_lines().then(|| {
+                        LineAssembler::new(
+                            &process.name,
+                            process.console.prefix,
+                            process.console.timestamps,
+                        )
+                    }),
+                },
+                None => {
+                    let sink = Sink::open(path, stream.logfile_maxbytes, stream.logfile_backups)
+                        .map_err(|e| {
+                            format!(
+                                "unknown error making dispatchers for {}: {}",
+                                crate::pyrepr::repr(&process.name),
+                                e.raw_os_error().map_or("EIO", super::spawn::errno_name)
+                            )
+                        })?;
+                    if let Some(warning) = sink.rotation_warning() {
+                        log.log(LogLevel::Warn, &format!("{}: {warning}", process.name));
+                    }
+                    Destination::File(sink)
+                }
+            },
+        };
+        Ok(ChannelLog::new(
+            &process.name,
+            channel,
+            destination,
+            stream.capture_maxbytes,
+            strip_ansi,
+            stream.syslog,
+        ))
+    }
+
+    /// Start reading a new child's pipe into `log`.
+    pub fn watch(
+        &mut self,
+        registry: &Registry,
+        fd: OwnedFd,
+        log: ChannelLog,
+        main_log: &mut MainLog,
+    ) {
+        // A bigger pipe means fewer, larger reads; refusal (a per-user limit
+        // on pipe memory) just keeps the default.
+        let _ = nix::fcntl::fcntl(
+            fd.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE),
+        );
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        if let Err(e) = registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
+        {
+            // Unwatched it could never be read: dropping it gives the child
+            // EPIPE rather than a write that blocks forever.
+            main_log.log(
+                LogLevel::Error,
+                &format!("cannot watch {} of {}: {e}", log.channel, log.process),
+            );
+            return;
+        }
+        self.pipes.insert(
+            token,
+            OutputPipe {
+                file: Some(std::fs::File::from(fd)),
+                log,
+                paused: false,
+            },
+        );
+    }
+
+    /// Read a pipe until it would block (or its destination is backed up),
+    /// so that no child ever stalls on a full pipe while we can take more.
+    pub fn drain(&mut self, token: Token, registry: &Registry, main_log: &mut MainLog) {
+        let debug_copy = main_log.enabled(LogLevel::Debug);
+        let Some(pipe) = self.pipes.get_mut(&token) else {
+            return;
+        };
+        if pipe.paused {
+            return;
+        }
+        let Some(file) = &pipe.file else {
+            return;
+        };
+        let mut eof = false;
+        loop {
+            match (&*file).read(&mut self.buffer) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    let fed = pipe.log.feed(
+                        &self.buffer[..n],
+                        Instant::now(),
+                        &mut self.consoles,
+                        debug_copy,
+                    );
+                    deliver(fed, &mut self.syslog, main_log);
+                    if pipe.log.backlog(&self.consoles) >= BACKLOG_LIMIT {
+                        pipe.paused = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        if eof {
+            if let Some(file) = pipe.file.take() {
+                let _ = registry.deregister(&mut SourceFd(&file.as_raw_fd()));
+            }
+            let fed = pipe.log.finish(Instant::now(), &mut self.consoles);
+            deliver(fed, &mut self.syslog, main_log);
+            if pipe.log.backlog(&self.consoles) == 0 {
+                self.pipes.remove(&token);
+            }
+        }
+    }
+
+    /// The next retry or partial-line flush.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.pipes
+            .values()
+            .filter_map(|p| p.log.deadline())
+            .chain(self.consoles.deadline())
+            .min()
+    }
+
+    /// Retries and flushes that are due; resume paused pipes whose
+    /// destination has room again; forget finished pipes with nothing left.
+    pub fn on_deadline(&mut self, registry: &Registry, main_log: &mut MainLog) {
+        let now = Instant::now();
+        for (level, message) in self.consoles.retry(now) {
+            main_log.log(level, &message);
+        }
+        let mut resume = Vec::new();
+        let mut finished = Vec::new();
+        for (&token, pipe) in self.pipes.iter_mut() {
+            for (level, message) in pipe.log.on_deadline(now, &mut self.consoles) {
+                main_log.log(level, &message);
+            }
+            let backlog = pipe.log.backlog(&self.consoles);
+            if pipe.paused && backlog < BACKLOG_LIMIT / 2 {
+                pipe.paused = false;
+                resume.push(token);
+            }
+            if pipe.file.is_none() && backlog == 0 {
+                finished.push(token);
+            }
+        }
+        for token in finished {
+            self.pipes.remove(&token);
+        }
+        // Readiness is edge-triggered: data that arrived while paused brings
+        // no new event, so read it now.
+        for token in resume {
+            self.drain(token, registry, main_log);
+        }
+    }
+
+    /// SIGUSR2: reopen every child log file.
+    pub fn reopen(&mut self, main_log: &mut MainLog) {
+        for pipe in self.pipes.values_mut() {
+            if let Err(e) = pipe.log.reopen() {
+                main_log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "cannot reopen the {} log of {}: {e}",
+                        pipe.log.channel, pipe.log.process
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Hand what a chunk produced to the main log and syslog.
+fn deliver(fed: childlog::Fed, syslog: &mut Option<Syslog>, main_log: &mut MainLog) {
+    for (level, message) in fed.messages {
+        main_log.log(level, &message);
+    }
+    if !fed.syslog_lines.is_empty() {
+        let now = Local::now().naive_local();
+        let client = syslog.get_or_insert_with(|| Syslog::connect(Path::new(syslog::SOCKET)));
+        for line in fed.syslog_lines {
+            // A missing syslog daemon must not stop the output; the file
+            // (if any) still has it.
+            let _ = client.send_lines(now, &line, |l| l.to_string());
+        }
+    }
+}
