@@ -1,7 +1,7 @@
 //! The children's output pipes as the reactor sees them: registration,
 //! draining, back-pressure, AUTO log files, and the shared console.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,9 @@ pub struct Outputs {
     syslog: Option<Syslog>,
     /// AUTO log files, created with the groups: (process, channel) → path.
     auto_files: HashMap<(Key, &'static str), PathBuf>,
+    /// Channels already warned that their target cannot rotate (once is
+    /// enough, however often the program restarts).
+    rotation_warned: HashSet<(Key, &'static str)>,
     buffer: Vec<u8>,
 }
 
@@ -53,6 +56,7 @@ impl Outputs {
             consoles: Consoles::default(),
             syslog: None,
             auto_files: HashMap::new(),
+            rotation_warned: HashSet::new(),
             buffer: vec![0; READ_CHUNK],
         }
     }
@@ -74,6 +78,7 @@ impl Outputs {
             }
         }
         self.auto_files.clear();
+        self.rotation_warned.clear();
         for &(key, process) in table {
             let wanted = [
                 ("stdout", process.stdout.logfile == LogTarget::Auto),
@@ -127,7 +132,7 @@ impl Outputs {
     }
 
     fn channel_log(
-        &self,
+        &mut self,
         key: Key,
         process: &config::Process,
         channel: &'static str,
@@ -137,22 +142,32 @@ impl Outputs {
     ) -> Result<ChannelLog, String> {
         let path = match &stream.logfile {
             LogTarget::Path(path) => Some(path.as_path()),
-            LogTarget::Auto => self.auto_file(key, channel),
+            LogTarget::Auto => self.auto_files.get(&(key, channel)).map(PathBuf::as_path),
             LogTarget::None | LogTarget::Syslog => None,
         };
         let destination = match path {
             None => Destination::Nowhere,
             Some(path) => match childlog::console_fd(path) {
-                Some(fd) => Destination::Console {
-                    fd,
-                    lines: process.console.whole_lines().then(|| {
-                        LineAssembler::new(
-                            &process.name,
-                            process.console.prefix,
-                            process.console.timestamps,
-                        )
-                    }),
-                },
+                Some(fd) => {
+                    if stream.logfile_maxbytes > 0 && self.rotation_warned.insert((key, channel)) {
+                        log.log(
+                            LogLevel::Warn,
+                            &format!(
+                                "{}: {} is not a regular file; rotation is disabled for it \
+                                 (set {channel}_logfile_maxbytes=0 to silence this)",
+                                process.name,
+                                path.display()
+                            ),
+                        );
+                    }
+                    let console = process.console;
+                    Destination::Console {
+                        fd,
+                        lines: console.whole_lines().then(|| {
+                            LineAssembler::new(&process.name, console.prefix, console.timestamps)
+                        }),
+                    }
+                }
                 None => {
                     let sink = Sink::open(path, stream.logfile_maxbytes, stream.logfile_backups)
                         .map_err(|e| {
@@ -163,7 +178,9 @@ impl Outputs {
                             )
                         })?;
                     if let Some(warning) = sink.rotation_warning() {
-                        log.log(LogLevel::Warn, &format!("{}: {warning}", process.name));
+                        if self.rotation_warned.insert((key, channel)) {
+                            log.log(LogLevel::Warn, &format!("{}: {warning}", process.name));
+                        }
                     }
                     Destination::File(sink)
                 }

@@ -44,6 +44,17 @@ impl Daemon {
         loglevel: &str,
         extra_args: &[&str],
     ) -> Daemon {
+        Self::launch_with_stdout(dir, body, loglevel, extra_args, Stdio::null())
+    }
+
+    /// Like [`launch`](Self::launch), with supervisord's stdout going to `stdout`.
+    pub fn launch_with_stdout(
+        dir: tempfile::TempDir,
+        body: &str,
+        loglevel: &str,
+        extra_args: &[&str],
+        stdout: Stdio,
+    ) -> Daemon {
         let conf = dir.path().join("supervisord.conf");
         let body = body.replace("{dir}", dir.path().to_str().unwrap());
         fs::write(&conf, format!("{}{body}", header(dir.path(), loglevel))).unwrap();
@@ -53,7 +64,7 @@ impl Daemon {
             .arg(&conf)
             .args(extra_args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::null())
             .spawn()
             .expect("supervisord starts");
