@@ -19,7 +19,8 @@ use super::supervisor::Key;
 use super::syslog::{self, Syslog};
 use crate::config::{self, Config, LogLevel, LogTarget};
 
-/// One read's worth of child output (Supervisor reads 128 KiB at most).
+/// One read's worth of child output: Supervisor's 128 KiB, which also keeps
+/// the buffer in cache between the read and the write (1 MiB was slower).
 const READ_CHUNK: usize = 128 * 1024;
 /// Pipes get this much room, so a busy child writes more per wakeup of
 /// ours (and blocks less often) than with the 64 KiB default.
@@ -262,6 +263,12 @@ impl Outputs {
                     deliver(fed, &mut self.syslog, main_log);
                     if pipe.log.backlog(&self.consoles) >= BACKLOG_LIMIT {
                         pipe.paused = true;
+                        break;
+                    }
+                    // A short read emptied the pipe; the next write to it
+                    // raises a new edge, so the read that would only say
+                    // WouldBlock can be saved (one system call per wakeup).
+                    if n < self.buffer.len() {
                         break;
                     }
                 }

@@ -152,9 +152,12 @@ impl RotatingFile {
     fn start_empty(&mut self) -> io::Result<()> {
         let file = open_target(&self.path)?;
         let (mut size, no_rotation) = examine(&self.path, &file)?;
-        if no_rotation.is_none() {
+        if no_rotation.is_none() && size > 0 {
             // With backups=0 this empties the file we were writing; otherwise
-            // the file is new, unless something recreated it meanwhile.
+            // the file is new, unless something recreated it meanwhile. Only
+            // truncate what is not empty: on ext4 a truncation marks the file
+            // to be flushed to disk when it is closed, which at the next
+            // rotation would stall us writing out the whole file.
             file.set_len(0)?;
             size = 0;
         }
