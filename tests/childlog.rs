@@ -355,3 +355,18 @@ fn a_full_disk_loses_nothing_and_output_resumes_when_space_is_back() {
     };
     assert!(status.success());
 }
+
+#[test]
+fn strip_ansi_removes_colour_codes_from_the_log() {
+    let mut d = Daemon::start(
+        "[supervisord]\nstrip_ansi=true\n\
+         [program:colour]\ncommand=printf '\\033[31mred\\033[0m plain\\n'\nstartsecs=0\n\
+         autorestart=false\nstdout_logfile={dir}/colour.log\n",
+    );
+    let log = d.path("colour.log");
+    wait_until("the line", SECS(10), || {
+        fs::read_to_string(&log).is_ok_and(|t| t.ends_with('\n'))
+    });
+    assert_eq!(fs::read_to_string(&log).unwrap(), "red plain\n");
+    assert!(d.shutdown().success());
+}
