@@ -8,3 +8,4 @@ pub mod ctl;
 pub mod daemon;
 pub mod getopt;
 pub mod pyrepr;
+pub mod xmlrpc;
