@@ -27,6 +27,8 @@ const READ_CHUNK: usize = 128 * 1024;
 const PIPE_SIZE: i32 = 1 << 20;
 
 struct OutputPipe {
+    /// Whose output this is.
+    key: Key,
     /// The parent's end of the pipe; `None` once EOF was read (the log may
     /// still hold a backlog to write).
     file: Option<std::fs::File>,
@@ -201,6 +203,7 @@ impl Outputs {
     pub fn watch(
         &mut self,
         registry: &Registry,
+        key: Key,
         fd: OwnedFd,
         log: ChannelLog,
         main_log: &mut MainLog,
@@ -226,6 +229,7 @@ impl Outputs {
         self.pipes.insert(
             token,
             OutputPipe {
+                key,
                 file: Some(std::fs::File::from(fd)),
                 log,
                 paused: false,
@@ -331,6 +335,42 @@ impl Outputs {
         for token in resume {
             self.drain(token, registry, main_log);
         }
+    }
+
+    /// The log file of a process channel, for reading it back (RPC, /logtail):
+    /// a path or the AUTO file; none for NONE, syslog or our own stdout/stderr.
+    pub fn log_path(&self, key: Key, process: &config::Process, stderr: bool) -> Option<PathBuf> {
+        let (stream, channel) = if stderr {
+            if process.redirect_stderr {
+                return None;
+            }
+            (&process.stderr, "stderr")
+        } else {
+            (&process.stdout, "stdout")
+        };
+        match &stream.logfile {
+            LogTarget::Path(path) if childlog::console_fd(path).is_none() => Some(path.clone()),
+            LogTarget::Auto => self.auto_files.get(&(key, channel)).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Empty a process's current log files (not their backups): remove and
+    /// recreate them, and point a running process's output at the new ones.
+    pub fn clear(&mut self, key: Key, process: &config::Process) -> io::Result<()> {
+        for stderr in [false, true] {
+            if let Some(path) = self.log_path(key, process, stderr) {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            }
+        }
+        for pipe in self.pipes.values_mut().filter(|p| p.key == key) {
+            pipe.log.reopen()?;
+        }
+        Ok(())
     }
 
     /// SIGUSR2: reopen every child log file.

@@ -46,22 +46,7 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
 /// switch, chdir, exec) are written to its stderr and end it with status 127,
 /// which the parent sees as an ordinary exit.
 pub fn spawn(process: &config::Process, ctx: &Context) -> Result<Spawned, String> {
-    let argv = command::split(&process.command)
-        .map_err(|e| format!("can't parse command {}: {e}", repr(&process.command)))?;
-    let Some(program) = argv.first() else {
-        return Err("command is empty".to_string());
-    };
-    let search_path = lookup(&process.environment, "PATH")
-        .map(str::to_string)
-        .or_else(|| {
-            ctx.environ
-                .iter()
-                .find(|(k, _)| k == "PATH")
-                .map(|(_, v)| v.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let resolved = command::resolve(program, &search_path).map_err(|e| e.to_string())?;
-
+    let (resolved, argv) = resolve_command(process, ctx).map_err(|e| e.message)?;
     let plan = ChildPlan::new(process, ctx, &resolved, &argv)?;
 
     let pipe = || pipe2(OFlag::O_CLOEXEC);
@@ -117,6 +102,46 @@ pub fn spawn(process: &config::Process, ctx: &Context) -> Result<Spawned, String
         stdout: stdout_read,
         stderr,
     })
+}
+
+/// Why a command cannot be started, found before any fork (the checks the
+/// RPC `startProcess` also makes, as NO_FILE / NOT_EXECUTABLE faults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// The program does not exist (NO_FILE); otherwise it exists but cannot run.
+    pub not_found: bool,
+    /// Supervisor's spawnerr text.
+    pub message: String,
+}
+
+/// Split the command and find the program to exec, as the spawn will.
+pub fn resolve_command(
+    process: &config::Process,
+    ctx: &Context,
+) -> Result<(std::path::PathBuf, Vec<String>), CommandError> {
+    let bad = |message: String| CommandError {
+        not_found: false,
+        message,
+    };
+    let argv = command::split(&process.command)
+        .map_err(|e| bad(format!("can't parse command {}: {e}", repr(&process.command))))?;
+    let Some(program) = argv.first() else {
+        return Err(bad("command is empty".to_string()));
+    };
+    let search_path = lookup(&process.environment, "PATH")
+        .map(str::to_string)
+        .or_else(|| {
+            ctx.environ
+                .iter()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| DEFAULT_PATH.to_string());
+    let resolved = command::resolve(program, &search_path).map_err(|e| CommandError {
+        not_found: matches!(e, command::ResolveError::NotFound(_)),
+        message: e.to_string(),
+    })?;
+    Ok((resolved, argv))
 }
 
 fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
