@@ -219,9 +219,9 @@ impl Reactor {
             Ok(spawned) => {
                 let registry = self.poll.registry();
                 self.outputs
-                    .watch(registry, spawned.stdout, stdout_log, &mut self.log);
+                    .watch(registry, key, spawned.stdout, stdout_log, &mut self.log);
                 if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
-                    self.outputs.watch(registry, fd, log, &mut self.log);
+                    self.outputs.watch(registry, key, fd, log, &mut self.log);
                 }
                 self.stdins.insert(spawned.pid, spawned.stdin);
                 self.table.track(spawned.pid, key);
