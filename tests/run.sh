@@ -14,6 +14,14 @@ fi
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
+step "python supervisor 4.3.0 for the interop tests (target/interop-venv)"
+venv=target/interop-venv
+if [ ! -x "$venv/bin/supervisorctl" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet supervisor==4.3.0
+fi
+"$venv/bin/supervisorctl" --help >/dev/null 2>&1 || true
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -51,6 +51,11 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
     log.open(&config.supervisord)
         .map_err(|e| format!("cannot open the main log: {e}"))?;
 
+    // Bind the HTTP sockets while we can still say "another supervisord is
+    // running" on the terminal; their threads start after daemonizing,
+    // since a fork must happen before any thread exists.
+    let listeners = super::http::Listeners::bind(&config)?;
+
     if !config.supervisord.nodaemon {
         // No thread exists yet, which is what makes this fork safe.
         if !spawn::daemonize().map_err(|e| format!("cannot daemonize: {e}"))? {
@@ -61,6 +66,7 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
 
     let mut reactor = Reactor::new(config, source, log, signals)
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    reactor.serve(listeners);
     let pidfile_path = reactor.pidfile_path();
     let log = reactor.log();
     let pid = std::process::id();

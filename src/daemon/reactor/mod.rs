@@ -3,9 +3,13 @@
 //! the nearest deadline of the state machines, and with nothing due the loop
 //! sleeps without a timeout — zero wakeups when idle.
 
+mod bridge;
+mod rpc;
+
 use std::collections::HashMap;
-use std::io;
-use std::os::fd::OwnedFd;
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,6 +17,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::signal::*;
 use signal_hook_mio::v1_0::Signals;
 
+use super::http::{self, LogRequest};
 use super::mainlog::MainLog;
 use super::outputs::Outputs;
 use super::process::{Action, ExitStatus, Now};
@@ -77,14 +82,22 @@ pub struct Reactor {
     poll: Poll,
     signals: Signals,
     /// Lets other threads (the HTTP server) wake the loop.
-    pub waker: std::sync::Arc<Waker>,
+    pub waker: Arc<Waker>,
     log: MainLog,
     config: Config,
     source: Source,
     table: Supervisor,
     spawn_ctx: spawn::Context,
     outputs: Outputs,
-    stdins: HashMap<i32, OwnedFd>,
+    stdins: HashMap<i32, std::fs::File>,
+    /// Bytes for a program's stdin that its full pipe could not take yet.
+    stdin_backlog: HashMap<i32, Vec<u8>>,
+    /// Calls and questions from the HTTP threads.
+    bridge: Receiver<bridge::Message>,
+    bridge_tx: Sender<bridge::Message>,
+    /// Calls waiting for process state, with where their answer goes.
+    waiting: Vec<(rpc::Waiter, Sender<Vec<u8>>)>,
+    servers: Option<http::Servers>,
     /// Something happened that may make state machines move (an exit, a
     /// signal, a request): run `advance` even if no deadline passed.
     dirty: bool,
@@ -101,9 +114,10 @@ impl Reactor {
         mut signals: Signals,
     ) -> io::Result<Reactor> {
         let poll = Poll::new()?;
+        let (bridge_tx, bridge) = mpsc::channel();
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let waker = std::sync::Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let table = Supervisor::new(&config);
         let spawn_ctx = spawn_context(&config);
         Ok(Reactor {
@@ -117,11 +131,138 @@ impl Reactor {
             spawn_ctx,
             outputs: Outputs::new(FIRST_PIPE),
             stdins: HashMap::new(),
+            stdin_backlog: HashMap::new(),
+            bridge,
+            bridge_tx,
+            waiting: Vec::new(),
+            servers: None,
             dirty: true,
             pending_config: None,
             stragglers: None,
             pid1: reap::is_pid1(),
         })
+    }
+
+    /// Start serving HTTP on sockets bound at startup.
+    pub fn serve(&mut self, listeners: http::Listeners) {
+        let backend = Arc::new(bridge::ReactorBackend {
+            tx: self.bridge_tx.clone(),
+            waker: self.waker.clone(),
+        });
+        let servers = listeners.serve(backend);
+        for line in servers.warnings() {
+            self.log.log(LogLevel::Critical, line);
+        }
+        self.servers = Some(servers);
+    }
+
+    /// Rebind after a restart changed the server sections.
+    fn rebind(&mut self) -> Result<(), String> {
+        let listeners = http::Listeners::bind(&self.config)?;
+        self.serve(listeners);
+        Ok(())
+    }
+
+    /// Take every message the HTTP threads have sent.
+    fn handle_bridge(&mut self) {
+        while let Ok(message) = self.bridge.try_recv() {
+            match message {
+                bridge::Message::Call { call, reply } => match self.call(call, false) {
+                    rpc::Outcome::Done(answer) => {
+                        let _ = reply.send(bridge::Response::Now(answer));
+                    }
+                    rpc::Outcome::Wait(waiter) => {
+                        let (tx, rx) = mpsc::channel();
+                        let _ = reply.send(bridge::Response::Later(rx));
+                        self.waiting.push((waiter, tx));
+                    }
+                },
+                bridge::Message::LogFile { which, reply } => {
+                    let _ = reply.send(self.log_file(which));
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Answer the waiting calls whose processes got where they wait for.
+    fn settle_waiting(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        for (waiter, reply) in std::mem::take(&mut self.waiting) {
+            match self.settle(waiter) {
+                rpc::Outcome::Done(answer) => {
+                    let _ = reply.send(bridge::encode(answer));
+                }
+                rpc::Outcome::Wait(waiter) => self.waiting.push((waiter, reply)),
+            }
+        }
+    }
+
+    /// The file behind /logtail and /mainlogtail.
+    fn log_file(&self, which: LogRequest) -> Option<PathBuf> {
+        match which {
+            LogRequest::Main => match &self.config.supervisord.logfile {
+                config::MainLog::File(path) => Some(path.clone()),
+                config::MainLog::Syslog => None,
+            },
+            LogRequest::Process { namespec, stderr } => {
+                let (group, process) = match namespec.split_once(':') {
+                    Some((g, p)) => (g.to_string(), p.to_string()),
+                    None => (namespec.clone(), namespec.clone()),
+                };
+                let key = self.table.keys().into_iter().find(|k| {
+                    let c = &self.table.process(*k).config;
+                    c.group == group && c.name == process
+                })?;
+                self.outputs
+                    .log_path(key, &self.table.process(key).config, stderr)
+            }
+        }
+    }
+
+    /// Write to a program's stdin without blocking; what does not fit waits.
+    fn write_stdin(&mut self, pid: i32, data: &[u8]) -> io::Result<()> {
+        self.stdin_backlog.entry(pid).or_default().extend_from_slice(data);
+        self.flush_stdin();
+        match self.stdins.contains_key(&pid) {
+            true => Ok(()),
+            false => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn flush_stdin(&mut self) {
+        let pids: Vec<i32> = self.stdin_backlog.keys().copied().collect();
+        for pid in pids {
+            let Some(mut file) = self.stdins.get(&pid) else {
+                self.stdin_backlog.remove(&pid);
+                continue;
+            };
+            let backlog = self.stdin_backlog.get_mut(&pid).expect("listed above");
+            let mut closed = false;
+            while !backlog.is_empty() {
+                match file.write(backlog) {
+                    Ok(n) => {
+                        backlog.drain(..n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        // EPIPE: the program closed its stdin; drop what is left.
+                        backlog.clear();
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            if closed {
+                self.stdins.remove(&pid);
+            }
+            if self.stdin_backlog.get(&pid).is_some_and(Vec::is_empty) {
+                self.stdin_backlog.remove(&pid);
+            }
+        }
     }
 
     /// The main log, for the startup messages written before [`run`](Self::run).
@@ -147,13 +288,21 @@ impl Reactor {
                 self.dirty = false;
                 self.advance(now);
             }
+            self.settle_waiting();
+            self.flush_stdin();
             if self.finish_stop_if_done(now) {
+                if let Some(servers) = self.servers.take() {
+                    servers.stop();
+                }
                 return 0;
             }
+            let stdin_retry = (!self.stdin_backlog.is_empty())
+                .then(|| Instant::now() + Duration::from_millis(10));
             let deadline = [
                 self.table.deadline(),
                 self.outputs.deadline(),
                 self.stragglers.map(|s| s.kill_at),
+                stdin_retry,
             ]
             .into_iter()
             .flatten()
@@ -169,7 +318,7 @@ impl Reactor {
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => self.handle_signals(),
-                    WAKER => self.dirty = true,
+                    WAKER => self.handle_bridge(),
                     token => self
                         .outputs
                         .drain(token, self.poll.registry(), &mut self.log),
@@ -223,7 +372,8 @@ impl Reactor {
                 if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
                     self.outputs.watch(registry, key, fd, log, &mut self.log);
                 }
-                self.stdins.insert(spawned.pid, spawned.stdin);
+                self.stdins
+                    .insert(spawned.pid, std::fs::File::from(spawned.stdin));
                 self.table.track(spawned.pid, key);
                 self.table.process_mut(key).spawned(spawned.pid, now)
             }
@@ -320,6 +470,7 @@ impl Reactor {
                     // Its stdin goes; its output pipes stay until EOF, since
                     // grandchildren may still hold them and write.
                     self.stdins.remove(&reaped.pid);
+                    self.stdin_backlog.remove(&reaped.pid);
                     let actions = self.table.process_mut(key).exited(status, now);
                     self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
                 }
@@ -420,11 +571,26 @@ impl Reactor {
         for message in config.messages.warnings.iter() {
             self.log.log(LogLevel::Warn, message);
         }
+        let servers_changed = (&config.unix_servers, &config.inet_servers)
+            != (&self.config.unix_servers, &self.config.inet_servers);
         self.table = Supervisor::new(&config);
         self.spawn_ctx = spawn_context(&config);
         self.config = config;
         if let Err(e) = self.log.open(&self.config.supervisord) {
             eprintln!("supervisord: cannot reopen the main log: {e}");
+        }
+        // Unchanged servers stay up, so clients never see a refused connection
+        // during a restart (Supervisor closes and reopens them).
+        if servers_changed && self.servers.is_some() {
+            if let Some(servers) = self.servers.take() {
+                servers.stop();
+            }
+            if let Err(e) = self.rebind() {
+                self.log.log(
+                    LogLevel::Critical,
+                    &format!("cannot reopen the HTTP servers after the restart: {e}"),
+                );
+            }
         }
         self.create_auto_files();
     }
