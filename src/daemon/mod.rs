@@ -5,6 +5,7 @@
 pub mod check;
 pub mod childlog;
 pub mod cli;
+pub mod http;
 pub mod mainlog;
 pub mod outputs;
 pub mod process;
