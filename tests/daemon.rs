@@ -39,7 +39,7 @@ fn running_is_reached_only_after_startsecs() {
     let spawned = stamp_ms(lines_with(&log, "spawned: 'web'")[0]);
     let running = stamp_ms(lines_with(&log, "success: web")[0]);
     let waited = running - spawned;
-    assert!((1000..1150).contains(&waited), "RUNNING after {waited} ms");
+    assert!((1000..1300).contains(&waited), "RUNNING after {waited} ms");
     assert!(d.shutdown().success());
 }
 

@@ -364,7 +364,10 @@ impl Outputs {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
                 }
-                std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
             }
         }
         for pipe in self.pipes.values_mut().filter(|p| p.key == key) {

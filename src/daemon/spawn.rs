@@ -123,8 +123,12 @@ pub fn resolve_command(
         not_found: false,
         message,
     };
-    let argv = command::split(&process.command)
-        .map_err(|e| bad(format!("can't parse command {}: {e}", repr(&process.command))))?;
+    let argv = command::split(&process.command).map_err(|e| {
+        bad(format!(
+            "can't parse command {}: {e}",
+            repr(&process.command)
+        ))
+    })?;
     let Some(program) = argv.first() else {
         return Err(bad("command is empty".to_string()));
     };

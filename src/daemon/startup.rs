@@ -66,7 +66,7 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
 
     let mut reactor = Reactor::new(config, source, log, signals)
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    reactor.serve(listeners);
+    reactor.serve(listeners)?;
     let pidfile_path = reactor.pidfile_path();
     let log = reactor.log();
     let pid = std::process::id();

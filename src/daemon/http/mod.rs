@@ -110,6 +110,98 @@ pub enum LogRequest {
     Process { namespec: String, stderr: bool },
 }
 
+/// Sockets bound but not yet served. Binding comes first and alone, so that
+/// supervisord can fail ("another program is already listening") before it
+/// daemonizes, and start the serving threads only after the fork.
+pub struct Listeners {
+    bound: Vec<Bound>,
+}
+
+struct Bound {
+    listener: Listener,
+    section: String,
+    auth: Option<Credentials>,
+    tcp_addr: Option<SocketAddr>,
+    socket_file: Option<UnixSocketFile>,
+}
+
+impl Listeners {
+    /// Bind every `[inet_http_server*]` and `[unix_http_server*]` of `config`
+    /// (in that order, as Supervisor does). `Err` is the fatal startup
+    /// message, printed by the caller as `Error: <msg>`; sockets already
+    /// bound are released again (dropping removes our socket files).
+    pub fn bind(config: &Config) -> Result<Listeners, String> {
+        Self::bind_with(&config.unix_servers, &config.inet_servers)
+    }
+
+    pub fn bind_with(
+        unix: &[UnixHttpServer],
+        inet: &[InetHttpServer],
+    ) -> Result<Listeners, String> {
+        let mut listeners = Listeners { bound: Vec::new() };
+        for section in inet {
+            let listener = listen::bind_tcp(section)?;
+            let tcp_addr = listener.local_addr().ok();
+            listeners.bound.push(Bound {
+                listener: Listener::Tcp(listener),
+                section: section.section.clone(),
+                auth: section.auth.clone(),
+                tcp_addr,
+                socket_file: None,
+            });
+        }
+        for section in unix {
+            let (listener, file) = listen::bind_unix(section, &mut std::io::stderr())?;
+            listeners.bound.push(Bound {
+                listener: Listener::Unix(listener),
+                section: section.section.clone(),
+                auth: section.auth.clone(),
+                tcp_addr: None,
+                socket_file: Some(file),
+            });
+        }
+        Ok(listeners)
+    }
+
+    /// Start the threads that serve the bound sockets.
+    pub fn serve(mut self, backend: Arc<dyn Backend>) -> Result<Servers, String> {
+        let shared = Arc::new(Shared {
+            backend,
+            stopping: AtomicBool::new(false),
+            registry: Mutex::new(Registry::default()),
+            streams: AtomicUsize::new(0),
+            pool: Pool::new(),
+        });
+        let mut servers = Servers {
+            shared,
+            running: Vec::new(),
+            crit: Vec::new(),
+            stopped: false,
+        };
+        // On error `servers` is dropped, which stops what was started.
+        for bound in std::mem::take(&mut self.bound) {
+            servers.serve(
+                bound.listener,
+                &bound.section,
+                &bound.auth,
+                bound.tcp_addr,
+                bound.socket_file,
+            )?;
+        }
+        Ok(servers)
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for bound in &self.bound {
+            if let Some(file) = &bound.socket_file {
+                file.remove();
+            }
+        }
+    }
+}
+
 /// The running HTTP servers. Dropping it stops them too.
 pub struct Servers {
     shared: Arc<Shared>,
@@ -149,14 +241,9 @@ struct Registry {
 }
 
 impl Servers {
-    /// Bind every `[inet_http_server*]` and `[unix_http_server*]` of `config`
-    /// (in that order, as Supervisor does) and start serving.
-    ///
-    /// `Err` is the fatal startup message, printed by the caller as
-    /// `Error: <msg>`. Servers already bound when one fails are stopped again.
-    /// The CRIT lines to log are in [`Servers::crit_messages`].
+    /// Bind every server of `config` and start serving (see [`Listeners`]).
     pub fn start(config: &Config, backend: Arc<dyn Backend>) -> Result<Servers, String> {
-        Self::start_with(&config.unix_servers, &config.inet_servers, backend)
+        Listeners::bind(config)?.serve(backend)
     }
 
     /// [`Servers::start`] on explicit sections. An inet `port` of 0 binds an
@@ -167,42 +254,7 @@ impl Servers {
         inet: &[InetHttpServer],
         backend: Arc<dyn Backend>,
     ) -> Result<Servers, String> {
-        let shared = Arc::new(Shared {
-            backend,
-            stopping: AtomicBool::new(false),
-            registry: Mutex::new(Registry::default()),
-            streams: AtomicUsize::new(0),
-            pool: Pool::new(),
-        });
-        let mut servers = Servers {
-            shared,
-            running: Vec::new(),
-            crit: Vec::new(),
-            stopped: false,
-        };
-        // On error `servers` is dropped, which stops what was started.
-        for section in inet {
-            let listener = listen::bind_tcp(section)?;
-            let addr = listener.local_addr().ok();
-            servers.serve(
-                Listener::Tcp(listener),
-                &section.section,
-                &section.auth,
-                addr,
-                None,
-            )?;
-        }
-        for section in unix {
-            let (listener, file) = listen::bind_unix(section, &mut std::io::stderr())?;
-            servers.serve(
-                Listener::Unix(listener),
-                &section.section,
-                &section.auth,
-                None,
-                Some(file),
-            )?;
-        }
-        Ok(servers)
+        Listeners::bind_with(unix, inet)?.serve(backend)
     }
 
     fn serve(

@@ -62,16 +62,9 @@ impl Backend for ReactorBackend {
     fn rpc(&self, body: Vec<u8>) -> Reply {
         let call = match xmlrpc::parse_call(&body, &xmlrpc::Limits::default()) {
             Ok(call) => call,
-            Err(e) => {
-                let why = match e {
-                    xmlrpc::RequestError::TooLarge => "request too large".to_string(),
-                    xmlrpc::RequestError::Malformed(why) => why,
-                };
-                return Reply::Ready(xmlrpc::write_fault(&Fault::named(
-                    faults::INCORRECT_PARAMETERS,
-                    Some(&format!("not an XML-RPC request: {why}")),
-                )));
-            }
+            // As Supervisor: a body that is not an XML-RPC call is a 400.
+            Err(xmlrpc::RequestError::Malformed(_)) => return Reply::Error(400),
+            Err(xmlrpc::RequestError::TooLarge) => return Reply::Error(413),
         };
         let (reply, answer) = mpsc::channel();
         if !self.send(Message::Call { call, reply }) {

@@ -8,9 +8,9 @@ mod rpc;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -47,7 +47,6 @@ const LOGGED_ONLY: &[i32] = &[
     SIGXFSZ,
     nix::libc::SIGSTKFLT,
     SIGTRAP,
-    SIGPIPE,
 ];
 
 /// Catch our signals from here on; they wait in the returned pipe until the
@@ -144,23 +143,23 @@ impl Reactor {
     }
 
     /// Start serving HTTP on sockets bound at startup.
-    pub fn serve(&mut self, listeners: http::Listeners) {
+    pub fn serve(&mut self, listeners: http::Listeners) -> Result<(), String> {
         let backend = Arc::new(bridge::ReactorBackend {
             tx: self.bridge_tx.clone(),
             waker: self.waker.clone(),
         });
-        let servers = listeners.serve(backend);
-        for line in servers.warnings() {
+        let servers = listeners.serve(backend)?;
+        for line in servers.crit_messages() {
             self.log.log(LogLevel::Critical, line);
         }
         self.servers = Some(servers);
+        Ok(())
     }
 
     /// Rebind after a restart changed the server sections.
     fn rebind(&mut self) -> Result<(), String> {
         let listeners = http::Listeners::bind(&self.config)?;
-        self.serve(listeners);
-        Ok(())
+        self.serve(listeners)
     }
 
     /// Take every message the HTTP threads have sent.
@@ -224,7 +223,10 @@ impl Reactor {
 
     /// Write to a program's stdin without blocking; what does not fit waits.
     fn write_stdin(&mut self, pid: i32, data: &[u8]) -> io::Result<()> {
-        self.stdin_backlog.entry(pid).or_default().extend_from_slice(data);
+        self.stdin_backlog
+            .entry(pid)
+            .or_default()
+            .extend_from_slice(data);
         self.flush_stdin();
         match self.stdins.contains_key(&pid) {
             true => Ok(()),

@@ -65,27 +65,60 @@ const METHODS: &[(&str, &[&str])] = &[
     ("supervisor.getVersion", &["string"]),
     ("supervisor.readLog", &["string", "int", "int"]),
     ("supervisor.readMainLog", &["string", "int", "int"]),
-    ("supervisor.readProcessLog", &["string", "string", "int", "int"]),
-    ("supervisor.readProcessStderrLog", &["string", "string", "int", "int"]),
-    ("supervisor.readProcessStdoutLog", &["string", "string", "int", "int"]),
+    (
+        "supervisor.readProcessLog",
+        &["string", "string", "int", "int"],
+    ),
+    (
+        "supervisor.readProcessStderrLog",
+        &["string", "string", "int", "int"],
+    ),
+    (
+        "supervisor.readProcessStdoutLog",
+        &["string", "string", "int", "int"],
+    ),
     ("supervisor.reloadConfig", &["array"]),
     ("supervisor.removeProcessGroup", &["boolean", "string"]),
     ("supervisor.restart", &["boolean"]),
-    ("supervisor.sendProcessStdin", &["boolean", "string", "string"]),
-    ("supervisor.sendRemoteCommEvent", &["boolean", "string", "string"]),
+    (
+        "supervisor.sendProcessStdin",
+        &["boolean", "string", "string"],
+    ),
+    (
+        "supervisor.sendRemoteCommEvent",
+        &["boolean", "string", "string"],
+    ),
     ("supervisor.shutdown", &["boolean"]),
     ("supervisor.signalAllProcesses", &["array", "string"]),
     ("supervisor.signalProcess", &["boolean", "string", "string"]),
-    ("supervisor.signalProcessGroup", &["array", "string", "string"]),
+    (
+        "supervisor.signalProcessGroup",
+        &["array", "string", "string"],
+    ),
     ("supervisor.startAllProcesses", &["array", "boolean"]),
     ("supervisor.startProcess", &["boolean", "string", "boolean"]),
-    ("supervisor.startProcessGroup", &["array", "string", "boolean"]),
+    (
+        "supervisor.startProcessGroup",
+        &["array", "string", "boolean"],
+    ),
     ("supervisor.stopAllProcesses", &["array", "boolean"]),
     ("supervisor.stopProcess", &["boolean", "string", "boolean"]),
-    ("supervisor.stopProcessGroup", &["array", "string", "boolean"]),
-    ("supervisor.tailProcessLog", &["array", "string", "int", "int"]),
-    ("supervisor.tailProcessStderrLog", &["array", "string", "int", "int"]),
-    ("supervisor.tailProcessStdoutLog", &["array", "string", "int", "int"]),
+    (
+        "supervisor.stopProcessGroup",
+        &["array", "string", "boolean"],
+    ),
+    (
+        "supervisor.tailProcessLog",
+        &["array", "string", "int", "int"],
+    ),
+    (
+        "supervisor.tailProcessStderrLog",
+        &["array", "string", "int", "int"],
+    ),
+    (
+        "supervisor.tailProcessStdoutLog",
+        &["array", "string", "int", "int"],
+    ),
     ("system.listMethods", &["array"]),
     ("system.methodHelp", &["string", "string"]),
     ("system.methodSignature", &["array", "string"]),
@@ -221,17 +254,23 @@ impl Reactor {
                 ])))
             }
             "supervisor.getPID" => done(Ok(Value::Int(std::process::id().into()))),
-            "supervisor.getProcessInfo" => done(p.string(0).and_then(|name| match self.resolve(name)? {
-                Target::Process(key) => Ok(self.process_info(key, now)),
-                Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
-            })),
+            "supervisor.getProcessInfo" => {
+                done(p.string(0).and_then(|name| match self.resolve(name)? {
+                    Target::Process(key) => Ok(self.process_info(key, now)),
+                    Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
+                }))
+            }
             "supervisor.getAllProcessInfo" => {
                 let mut keys = self.table.keys();
                 keys.sort_by(|a, b| {
                     let (pa, pb) = (self.table.process(*a), self.table.process(*b));
                     (&pa.config.group, &pa.config.name).cmp(&(&pb.config.group, &pb.config.name))
                 });
-                done(Ok(Value::Array(keys.into_iter().map(|k| self.process_info(k, now)).collect())))
+                done(Ok(Value::Array(
+                    keys.into_iter()
+                        .map(|k| self.process_info(k, now))
+                        .collect(),
+                )))
             }
             "supervisor.getAllConfigInfo" => done(Ok(self.all_config_info())),
             "supervisor.startProcess" => match p.string(0) {
@@ -288,10 +327,14 @@ impl Reactor {
                 done(answer)
             }
             "supervisor.readLog" | "supervisor.readMainLog" => {
-                done(p.int(0).and_then(|o| p.int(1).map(|l| (o, l))).and_then(|(offset, length)| {
-                    let path = self.main_log_path().ok_or_else(|| fault(faults::NO_FILE, None))?;
-                    read_log(&path, offset, length)
-                }))
+                done(p.int(0).and_then(|o| p.int(1).map(|l| (o, l))).and_then(
+                    |(offset, length)| {
+                        let path = self
+                            .main_log_path()
+                            .ok_or_else(|| fault(faults::NO_FILE, None))?;
+                        read_log(&path, offset, length)
+                    },
+                ))
             }
             "supervisor.readProcessStdoutLog" | "supervisor.readProcessLog" => {
                 done(self.read_process_log(&p, false))
@@ -325,10 +368,15 @@ impl Reactor {
             "supervisor.sendRemoteCommEvent" => done(
                 // Events are delivered with the event listener support; the
                 // call is validated and accepted now.
-                p.string(0).and_then(|_| p.string(1)).map(|_| Value::Bool(true)),
+                p.string(0)
+                    .and_then(|_| p.string(1))
+                    .map(|_| Value::Bool(true)),
             ),
             "supervisor.shutdown" => {
-                self.log.log(crate::config::LogLevel::Warn, "received shutdown request via RPC");
+                self.log.log(
+                    crate::config::LogLevel::Warn,
+                    "received shutdown request via RPC",
+                );
                 self.table.begin_stop(false);
                 self.dirty = true;
                 done(Ok(Value::Bool(true)))
@@ -337,7 +385,8 @@ impl Reactor {
                 self.restart_request();
                 done(Ok(Value::Bool(true)))
             }
-            "supervisor.reloadConfig" | "supervisor.addProcessGroup"
+            "supervisor.reloadConfig"
+            | "supervisor.addProcessGroup"
             | "supervisor.removeProcessGroup" => done(Err(fault(
                 faults::FAILED,
                 Some("reread/update are not supported by this supervisord yet; use restart"),
@@ -369,7 +418,12 @@ impl Reactor {
                 .processes
                 .iter()
                 .position(|process| process.config.name == p)
-                .map(|i| Target::Process(Key { group: g, process: i }))
+                .map(|i| {
+                    Target::Process(Key {
+                        group: g,
+                        process: i,
+                    })
+                })
                 .ok_or_else(bad),
         }
     }
@@ -394,7 +448,9 @@ impl Reactor {
 
     /// Every process: groups by priority (the table's order), then process priority.
     fn keys_in_priority_order(&self) -> Vec<Key> {
-        (0..self.table.groups.len()).flat_map(|g| self.group_keys(g)).collect()
+        (0..self.table.groups.len())
+            .flat_map(|g| self.group_keys(g))
+            .collect()
     }
 
     fn namespec(&self, key: Key) -> String {
@@ -421,12 +477,18 @@ impl Reactor {
             ("state".into(), Value::Int(state.code().into())),
             ("statename".into(), Value::str(state.name())),
             ("spawnerr".into(), Value::str(process.spawnerr())),
-            ("exitstatus".into(), Value::Int(process.exitstatus().map_or(0, |s| s.code().into()))),
+            (
+                "exitstatus".into(),
+                Value::Int(process.exitstatus().map_or(0, |s| s.code().into())),
+            ),
             ("logfile".into(), Value::str(&stdout)),
             ("stdout_logfile".into(), Value::String(stdout)),
             ("stderr_logfile".into(), Value::String(path(true))),
             ("pid".into(), Value::Int(process.pid().unwrap_or(0).into())),
-            ("description".into(), Value::String(process.description(now))),
+            (
+                "description".into(),
+                Value::String(process.description(now)),
+            ),
         ])
     }
 
@@ -434,7 +496,10 @@ impl Reactor {
         let mut infos: Vec<(String, Value)> = Vec::new();
         for (g, group) in self.table.groups.iter().enumerate() {
             for (i, process) in group.processes.iter().enumerate() {
-                let key = Key { group: g, process: i };
+                let key = Key {
+                    group: g,
+                    process: i,
+                };
                 let c = &process.config;
                 let none_or = |v: Option<String>| Value::String(v.unwrap_or_else(|| "none".into()));
                 let logfile = |target: &LogTarget, stderr: bool| match target {
@@ -451,7 +516,9 @@ impl Reactor {
                     ("directory".into(), none_or(c.directory.clone())),
                     (
                         "uid".into(),
-                        c.user.as_ref().map_or(Value::str("none"), |u| Value::Int(u.uid.into())),
+                        c.user
+                            .as_ref()
+                            .map_or(Value::str("none"), |u| Value::Int(u.uid.into())),
                     ),
                     ("command".into(), Value::str(&c.command)),
                     (
@@ -468,12 +535,29 @@ impl Reactor {
                     ("startretries".into(), Value::Int(c.startretries)),
                     ("startsecs".into(), Value::Int(c.startsecs)),
                 ];
-                for (channel, stream, stderr) in [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)] {
-                    fields.push((format!("{channel}_capture_maxbytes"), Value::Int(stream.capture_maxbytes)));
-                    fields.push((format!("{channel}_events_enabled"), Value::Bool(stream.events_enabled)));
-                    fields.push((format!("{channel}_logfile"), logfile(&stream.logfile, stderr)));
-                    fields.push((format!("{channel}_logfile_backups"), Value::Int(stream.logfile_backups)));
-                    fields.push((format!("{channel}_logfile_maxbytes"), Value::Int(stream.logfile_maxbytes)));
+                for (channel, stream, stderr) in
+                    [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
+                {
+                    fields.push((
+                        format!("{channel}_capture_maxbytes"),
+                        Value::Int(stream.capture_maxbytes),
+                    ));
+                    fields.push((
+                        format!("{channel}_events_enabled"),
+                        Value::Bool(stream.events_enabled),
+                    ));
+                    fields.push((
+                        format!("{channel}_logfile"),
+                        logfile(&stream.logfile, stderr),
+                    ));
+                    fields.push((
+                        format!("{channel}_logfile_backups"),
+                        Value::Int(stream.logfile_backups),
+                    ));
+                    fields.push((
+                        format!("{channel}_logfile_maxbytes"),
+                        Value::Int(stream.logfile_maxbytes),
+                    ));
                     fields.push((format!("{channel}_syslog"), Value::Bool(stream.syslog)));
                 }
                 fields.push(("stopsignal".into(), Value::Int(c.stopsignal.into())));
@@ -490,7 +574,11 @@ impl Reactor {
     fn start_one(&mut self, key: Key, name: &str, wait: bool, now: Now) -> Outcome {
         let config = self.table.process(key).config.clone();
         if let Err(e) = spawn::resolve_command(&config, &self.spawn_ctx) {
-            let code = if e.not_found { faults::NO_FILE } else { faults::NOT_EXECUTABLE };
+            let code = if e.not_found {
+                faults::NO_FILE
+            } else {
+                faults::NOT_EXECUTABLE
+            };
             return Outcome::Done(Err(fault(code, Some(&e.message))));
         }
         let state = self.table.process(key).state();
@@ -635,7 +723,10 @@ impl Reactor {
                     Outcome::Wait(Waiter::Stop(key))
                 }
             }
-            Waiter::Many { waiting, mut results } => {
+            Waiter::Many {
+                waiting,
+                mut results,
+            } => {
                 let mut still = Vec::new();
                 for (key, w) in waiting {
                     match self.settle(w) {
@@ -736,9 +827,7 @@ impl Reactor {
     fn tail_process_log(&self, p: &Params, stderr: bool) -> Answer {
         let name = p.string(0)?;
         let (offset, length) = (p.int(1)?, p.int(2)?);
-        let empty = || {
-            Value::Array(vec![Value::str(""), Value::Int(0), Value::Bool(false)])
-        };
+        let empty = || Value::Array(vec![Value::str(""), Value::Int(0), Value::Bool(false)]);
         let Some(path) = self.process_log(name, stderr)? else {
             return Ok(empty());
         };
@@ -763,7 +852,9 @@ impl Reactor {
     }
 
     fn clear_main_log(&mut self) -> Answer {
-        let path = self.main_log_path().ok_or_else(|| fault(faults::NO_FILE, None))?;
+        let path = self
+            .main_log_path()
+            .ok_or_else(|| fault(faults::NO_FILE, None))?;
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(fault(faults::FAILED, Some(&path.display().to_string())))
@@ -781,7 +872,10 @@ impl Reactor {
         let chars = match p.0.get(1) {
             Some(Value::String(s)) => s.clone(),
             Some(other) => {
-                return Err(fault(faults::INCORRECT_PARAMETERS, Some(&format!("{other:?}"))))
+                return Err(fault(
+                    faults::INCORRECT_PARAMETERS,
+                    Some(&format!("{other:?}")),
+                ))
             }
             None => return Err(bad_params()),
         };
@@ -848,7 +942,8 @@ pub(super) fn read_log(path: &Path, offset: i64, length: i64) -> Answer {
         (offset.min(size), (offset.saturating_add(length)).min(size))
     };
     let mut data = vec![0u8; (end - start).max(0) as usize];
-    file.seek(SeekFrom::Start(start as u64)).map_err(|_| failed())?;
+    file.seek(SeekFrom::Start(start as u64))
+        .map_err(|_| failed())?;
     file.read_exact(&mut data).map_err(|_| failed())?;
     Ok(Value::String(String::from_utf8_lossy(&data).into_owned()))
 }
@@ -904,8 +999,14 @@ mod tests {
         assert_eq!(text(read_log(&path, 20, 2)), "");
         assert_eq!(text(read_log(&path, -4, 0)), "6789");
         assert_eq!(text(read_log(&path, -40, 0)), "0123456789");
-        assert_eq!(read_log(&path, -4, 2).unwrap_err().code, faults::BAD_ARGUMENTS);
-        assert_eq!(read_log(&path, 4, -2).unwrap_err().code, faults::BAD_ARGUMENTS);
+        assert_eq!(
+            read_log(&path, -4, 2).unwrap_err().code,
+            faults::BAD_ARGUMENTS
+        );
+        assert_eq!(
+            read_log(&path, 4, -2).unwrap_err().code,
+            faults::BAD_ARGUMENTS
+        );
         let missing = path.with_file_name("missing");
         assert_eq!(read_log(&missing, 0, 0).unwrap_err().code, faults::NO_FILE);
     }
@@ -921,7 +1022,10 @@ mod tests {
         let content: Vec<u8> = (0..1180).map(|i| b'a' + (i % 26) as u8).collect();
         let (_d, path) = file_with(&content);
         let (data, size, overflow) = tail_log(&path, 0, 20).unwrap();
-        assert_eq!((data.as_bytes(), size, overflow), (&content[1160..], 1180, true));
+        assert_eq!(
+            (data.as_bytes(), size, overflow),
+            (&content[1160..], 1180, true)
+        );
         let (data, size, overflow) = tail_log(&path, 1180, 20).unwrap();
         assert_eq!((data.as_str(), size, overflow), ("", 1180, false));
         let (data, _, overflow) = tail_log(&path, 1170, 20).unwrap();
