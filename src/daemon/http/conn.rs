@@ -18,7 +18,7 @@ const MAX_HEADERS: usize = 128;
 /// far above any supervisorctl request but leaves room for a
 /// `sendProcessStdin` of a few megabytes. Bigger bodies are refused before
 /// being read and the connection is closed.
-pub(super) const MAX_BODY: u64 = 4 * 1024 * 1024;
+pub const MAX_BODY: u64 = 4 * 1024 * 1024;
 /// How long and how much a closing connection's unread input is drained, so
 /// that closing does not reset the connection under the final response.
 const LINGER_TIME: Duration = Duration::from_millis(500);

@@ -47,6 +47,7 @@
 
 mod auth;
 mod conn;
+pub use conn::MAX_BODY;
 mod listen;
 mod logtail;
 mod pages;

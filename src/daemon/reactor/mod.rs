@@ -5,6 +5,7 @@
 
 mod bridge;
 mod rpc;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -97,6 +98,10 @@ pub struct Reactor {
     /// Calls waiting for process state, with where their answer goes.
     waiting: Vec<(rpc::Waiter, Sender<Vec<u8>>)>,
     servers: Option<http::Servers>,
+    /// The status copy the HTTP threads answer read-only calls from.
+    snapshot: snapshot::Shared,
+    /// Something the snapshot shows may have changed since it was published.
+    snapshot_stale: bool,
     /// Something happened that may make state machines move (an exit, a
     /// signal, a request): run `advance` even if no deadline passed.
     dirty: bool,
@@ -135,6 +140,14 @@ impl Reactor {
             bridge_tx,
             waiting: Vec::new(),
             servers: None,
+            snapshot: Arc::new(std::sync::Mutex::new(Arc::new(snapshot::Snapshot {
+                generation: 0,
+                phase: Phase::Running,
+                identifier: String::new(),
+                rpc_enabled: false,
+                processes: Vec::new(),
+            }))),
+            snapshot_stale: true,
             dirty: true,
             pending_config: None,
             stragglers: None,
@@ -144,9 +157,12 @@ impl Reactor {
 
     /// Start serving HTTP on sockets bound at startup.
     pub fn serve(&mut self, listeners: http::Listeners) -> Result<(), String> {
+        self.publish_snapshot();
         let backend = Arc::new(bridge::ReactorBackend {
             tx: self.bridge_tx.clone(),
             waker: self.waker.clone(),
+            snapshot: self.snapshot.clone(),
+            cache: Default::default(),
         });
         let servers = listeners.serve(backend)?;
         for line in servers.crit_messages() {
@@ -162,20 +178,67 @@ impl Reactor {
         self.serve(listeners)
     }
 
+    /// Publish a fresh status copy for the HTTP threads.
+    fn publish_snapshot(&mut self) {
+        self.snapshot_stale = false;
+        let mut processes: Vec<snapshot::View> = self
+            .table
+            .keys()
+            .into_iter()
+            .map(|key| {
+                let process = self.table.process(key);
+                let path = |stderr| {
+                    self.outputs
+                        .log_path(key, &process.config, stderr)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                };
+                snapshot::View {
+                    stdout_log: path(false),
+                    stderr_log: path(true),
+                    process: process.clone(),
+                }
+            })
+            .collect();
+        processes.sort_by(|a, b| {
+            let (a, b) = (&a.process.config, &b.process.config);
+            (&a.group, &a.name).cmp(&(&b.group, &b.name))
+        });
+        let generation = self
+            .snapshot
+            .lock()
+            .map_or(0, |s| s.generation)
+            .wrapping_add(1);
+        let fresh = Arc::new(snapshot::Snapshot {
+            generation,
+            phase: self.table.phase(),
+            identifier: self.config.supervisord.identifier.clone(),
+            rpc_enabled: !self.config.rpcinterfaces.is_empty(),
+            processes,
+        });
+        *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
     /// Take every message the HTTP threads have sent.
     fn handle_bridge(&mut self) {
         while let Ok(message) = self.bridge.try_recv() {
             match message {
-                bridge::Message::Call { call, reply } => match self.call(call, false) {
-                    rpc::Outcome::Done(answer) => {
-                        let _ = reply.send(bridge::Response::Now(answer));
+                bridge::Message::Call { call, reply } => {
+                    let outcome = self.call(call, false);
+                    // Whoever gets this answer may ask for status next: they
+                    // must see the effect of their own call.
+                    self.publish_snapshot();
+                    match outcome {
+                        rpc::Outcome::Done(answer) => {
+                            let _ = reply.send(bridge::Response::Now(answer));
+                        }
+                        rpc::Outcome::Wait(waiter) => {
+                            let (tx, rx) = mpsc::channel();
+                            let _ = reply.send(bridge::Response::Later(rx));
+                            self.waiting.push((waiter, tx));
+                        }
                     }
-                    rpc::Outcome::Wait(waiter) => {
-                        let (tx, rx) = mpsc::channel();
-                        let _ = reply.send(bridge::Response::Later(rx));
-                        self.waiting.push((waiter, tx));
-                    }
-                },
+                }
                 bridge::Message::LogFile { which, reply } => {
                     let _ = reply.send(self.log_file(which));
                 }
@@ -188,6 +251,9 @@ impl Reactor {
     fn settle_waiting(&mut self) {
         if self.waiting.is_empty() {
             return;
+        }
+        if self.snapshot_stale {
+            self.publish_snapshot();
         }
         for (waiter, reply) in std::mem::take(&mut self.waiting) {
             match self.settle(waiter) {
@@ -287,11 +353,17 @@ impl Reactor {
                     .on_deadline(self.poll.registry(), &mut self.log);
             }
             if self.dirty || self.table.deadline().is_some_and(|d| d <= now.mono) {
+                // Phase changes and restarts show up in status without any
+                // process action, so any such pass refreshes the snapshot.
+                self.snapshot_stale |= self.dirty;
                 self.dirty = false;
                 self.advance(now);
             }
             self.settle_waiting();
             self.flush_stdin();
+            if self.snapshot_stale {
+                self.publish_snapshot();
+            }
             if self.finish_stop_if_done(now) {
                 if let Some(servers) = self.servers.take() {
                     servers.stop();
@@ -336,6 +408,9 @@ impl Reactor {
     }
 
     fn perform(&mut self, actions: Vec<(Key, Action)>, now: Now) {
+        if !actions.is_empty() {
+            self.snapshot_stale = true;
+        }
         let mut queue: std::collections::VecDeque<(Key, Action)> = actions.into();
         while let Some((key, action)) = queue.pop_front() {
             let follow_up = match action {

@@ -9,9 +9,8 @@
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::Reactor;
+use super::{snapshot, Reactor};
 use crate::config::{datatypes, LogTarget, MainLog as MainLogTarget};
 use crate::daemon::cli::SUPERVISOR_VERSION;
 use crate::daemon::process::{Now, State};
@@ -160,12 +159,6 @@ impl Params<'_> {
     fn wait(&self, i: usize) -> bool {
         self.0.get(i).is_none_or(Value::truthy)
     }
-}
-
-/// A clamped unix time for process info (0 = never).
-fn epoch(time: Option<SystemTime>) -> i64 {
-    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i64)
 }
 
 fn result_struct(name: &str, group: &str, answer: &Answer) -> Value {
@@ -459,37 +452,13 @@ impl Reactor {
 
     fn process_info(&self, key: Key, now: Now) -> Value {
         let process = self.table.process(key);
-        let c = &process.config;
         let path = |stderr| {
             self.outputs
-                .log_path(key, c, stderr)
+                .log_path(key, &process.config, stderr)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
         };
-        let stdout = path(false);
-        let state = process.state();
-        Value::Struct(vec![
-            ("name".into(), Value::str(&c.name)),
-            ("group".into(), Value::str(&c.group)),
-            ("start".into(), Value::Int(epoch(process.laststart_wall()))),
-            ("stop".into(), Value::Int(epoch(process.laststop_wall()))),
-            ("now".into(), Value::Int(epoch(Some(now.wall)))),
-            ("state".into(), Value::Int(state.code().into())),
-            ("statename".into(), Value::str(state.name())),
-            ("spawnerr".into(), Value::str(process.spawnerr())),
-            (
-                "exitstatus".into(),
-                Value::Int(process.exitstatus().map_or(0, |s| s.code().into())),
-            ),
-            ("logfile".into(), Value::str(&stdout)),
-            ("stdout_logfile".into(), Value::String(stdout)),
-            ("stderr_logfile".into(), Value::String(path(true))),
-            ("pid".into(), Value::Int(process.pid().unwrap_or(0).into())),
-            (
-                "description".into(),
-                Value::String(process.description(now)),
-            ),
-        ])
+        snapshot::process_info(process, &path(false), &path(true), now)
     }
 
     fn all_config_info(&self) -> Value {

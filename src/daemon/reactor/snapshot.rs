@@ -1,0 +1,138 @@
+//! A read-only copy of what the status calls need, published by the reactor
+//! whenever something changed. The busiest calls (`getAllProcessInfo`,
+//! `getProcessInfo`, `getState` …) are answered from it on the HTTP threads,
+//! without a round trip through the reactor: the reactor still owns the
+//! state; readers only ever see a finished copy.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::daemon::cli::SUPERVISOR_VERSION;
+use crate::daemon::process::{Now, Process};
+use crate::daemon::supervisor::Phase;
+use crate::xmlrpc::{faults, Call, Fault, Value};
+
+pub type Answer = Result<Value, Fault>;
+
+/// Where the reactor publishes and the HTTP threads read.
+pub type Shared = Arc<Mutex<Arc<Snapshot>>>;
+
+pub struct Snapshot {
+    /// Increases with every publication: equal generations, equal content.
+    pub generation: u64,
+    pub phase: Phase,
+    pub identifier: String,
+    /// Whether `[rpcinterface:supervisor]` provides the `supervisor.*` namespace.
+    pub rpc_enabled: bool,
+    /// In `getAllProcessInfo` order: group name, then process name.
+    pub processes: Vec<View>,
+}
+
+/// One process as the status calls show it.
+pub struct View {
+    pub process: Process,
+    pub stdout_log: String,
+    pub stderr_log: String,
+}
+
+/// A clamped unix time for process info (0 = never).
+pub fn epoch(time: Option<SystemTime>) -> i64 {
+    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i64)
+}
+
+/// The `getProcessInfo` struct (xmlrpc.md §6.3).
+pub fn process_info(process: &Process, stdout_log: &str, stderr_log: &str, now: Now) -> Value {
+    let c = &process.config;
+    let state = process.state();
+    Value::Struct(vec![
+        ("name".into(), Value::str(&c.name)),
+        ("group".into(), Value::str(&c.group)),
+        ("start".into(), Value::Int(epoch(process.laststart_wall()))),
+        ("stop".into(), Value::Int(epoch(process.laststop_wall()))),
+        ("now".into(), Value::Int(epoch(Some(now.wall)))),
+        ("state".into(), Value::Int(state.code().into())),
+        ("statename".into(), Value::str(state.name())),
+        ("spawnerr".into(), Value::str(process.spawnerr())),
+        (
+            "exitstatus".into(),
+            Value::Int(process.exitstatus().map_or(0, |s| s.code().into())),
+        ),
+        ("logfile".into(), Value::str(stdout_log)),
+        ("stdout_logfile".into(), Value::str(stdout_log)),
+        ("stderr_logfile".into(), Value::str(stderr_log)),
+        ("pid".into(), Value::Int(process.pid().unwrap_or(0).into())),
+        (
+            "description".into(),
+            Value::String(process.description(now)),
+        ),
+    ])
+}
+
+/// The methods answered from a snapshot, with their parameter counts.
+const READ_ONLY: &[(&str, usize)] = &[
+    ("supervisor.getAllProcessInfo", 0),
+    ("supervisor.getProcessInfo", 1),
+    ("supervisor.getState", 0),
+    ("supervisor.getPID", 0),
+    ("supervisor.getAPIVersion", 0),
+    ("supervisor.getVersion", 0),
+    ("supervisor.getSupervisorVersion", 0),
+    ("supervisor.getIdentification", 0),
+];
+
+impl Snapshot {
+    /// Answer `call` if it only reads status; `None` means the reactor must
+    /// run it. The checks and faults are the same as on the reactor.
+    pub fn answer(&self, call: &Call) -> Option<Answer> {
+        let &(method, arity) = READ_ONLY.iter().find(|(m, _)| *m == call.method)?;
+        let fault = |code| Some(Err(Fault::named(code, None)));
+        if !self.rpc_enabled {
+            return fault(faults::UNKNOWN_METHOD);
+        }
+        if call.params.len() != arity {
+            return fault(faults::INCORRECT_PARAMETERS);
+        }
+        if self.phase != Phase::Running {
+            return fault(faults::SHUTDOWN_STATE);
+        }
+        let now = Now::current();
+        Some(Ok(match method {
+            "supervisor.getAllProcessInfo" => Value::Array(
+                self.processes
+                    .iter()
+                    .map(|v| process_info(&v.process, &v.stdout_log, &v.stderr_log, now))
+                    .collect(),
+            ),
+            "supervisor.getProcessInfo" => {
+                let Some(name) = call.params[0].as_str() else {
+                    return fault(faults::INCORRECT_PARAMETERS);
+                };
+                match self.find(name) {
+                    Some(v) => process_info(&v.process, &v.stdout_log, &v.stderr_log, now),
+                    None => return Some(Err(Fault::named(faults::BAD_NAME, Some(name)))),
+                }
+            }
+            "supervisor.getState" => Value::Struct(vec![
+                ("statecode".into(), Value::Int(1)),
+                ("statename".into(), Value::str("RUNNING")),
+            ]),
+            "supervisor.getPID" => Value::Int(std::process::id().into()),
+            "supervisor.getSupervisorVersion" => Value::str(SUPERVISOR_VERSION),
+            "supervisor.getIdentification" => Value::str(&self.identifier),
+            _ => Value::str("3.0"),
+        }))
+    }
+
+    /// A namespec naming one process (`name`, `group:name`); whole-group
+    /// forms and unknown names find nothing (BAD_NAME, xmlrpc.md §3).
+    fn find(&self, name: &str) -> Option<&View> {
+        let (group, process) = name.split_once(':').unwrap_or((name, name));
+        if process.is_empty() || process == "*" {
+            return None;
+        }
+        self.processes
+            .iter()
+            .find(|v| v.process.config.group == group && v.process.config.name == process)
+    }
+}
