@@ -519,9 +519,13 @@ fn hostile_requests_leave_the_daemon_running() {
     let bodies: &[(&str, &[u8])] = &[
         ("20000 nested arrays", nested.as_bytes()),
         ("50000 parameters", many_params.as_bytes()),
-        ("a 2 MB body", &two_megabytes),
         ("entity expansion", laughs.as_bytes()),
     ];
+    // A valid call padded to 2 MB is within the 4 MiB request limit: answered.
+    let mut client = Client::connect(&addr);
+    let response = client.post("/RPC2", &two_megabytes, "");
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(response.text().contains("RUNNING"), "{}", response.text());
     for (what, body) in bodies {
         let started = Instant::now();
         let mut client = Client::connect(&addr);
