@@ -1,10 +1,149 @@
-//! supervisorctl: the client applet.
+//! supervisorctl: the client applet (spec supervisorctl.md). Options and
+//! config here; the commands in [`commands`]; the connection in [`transport`].
 
+pub mod commands;
 pub mod transport;
+
+use std::path::PathBuf;
+
+use crate::applet::usage_error;
+use crate::config::{self, datatypes, locate, Host};
+use crate::getopt::getopt;
+use crate::pyrepr::repr;
+
+const SHORT: &str = "c:hs:u:p:ir:v?";
+const LONG: &[&str] = &[
+    "configuration=",
+    "serverurl=",
+    "username=",
+    "password=",
+    "interactive",
+    "history_file=",
+    "history-file=",
+    "help",
+    "version",
+];
+
+const USAGE: &str = "\
+supervisorctl -- control applications run by supervisord from the cmd line.
+
+Usage: supervisorctl [options] [action [arguments]]
+
+Options:
+-c/--configuration FILENAME -- configuration file path (searched if not given)
+-h/--help -- print usage message and exit
+-i/--interactive -- start an interactive shell after executing commands
+-s/--serverurl URL -- URL on which supervisord server is listening
+     (default \"http://localhost:9001\").
+-u/--username USERNAME -- username to use for authentication with server
+-p/--password PASSWORD -- password to use for authentication with server
+-r/--history-file -- keep a readline history (if readline is available)
+-v/--version -- print the version of this supervisorctl and exit
+
+action [arguments] -- see below
+
+Actions are commands like \"tail\" or \"stop\".  If -i is specified or no action is
+specified on the command line, a \"shell\" interpreting actions typed
+interactively is started.  Use the action \"help\" to find out about available
+actions.
+";
 
 /// Run supervisorctl with `args` (without argv[0]); returns the exit status.
 pub fn main(argv0: &str, args: &[String]) -> i32 {
-    let _ = args;
-    eprintln!("{argv0}: supervisorctl is not built yet in this version");
-    2
+    let (opts, rest) = match getopt(args, SHORT, LONG) {
+        Ok(parsed) => parsed,
+        Err(msg) => return usage_error(argv0, &msg),
+    };
+    let mut file: Option<PathBuf> = None;
+    let mut serverurl: Option<String> = None;
+    let mut username: Option<String> = None;
+    let mut password: Option<String> = None;
+    let mut history_file: Option<PathBuf> = None;
+    let mut interactive = false;
+    let mut seen: Vec<&'static str> = Vec::new();
+    for (opt, value) in &opts {
+        let setting: &'static str = match opt.as_str() {
+            "-h" | "-?" | "--help" => return crate::daemon::print_stdout(USAGE),
+            "-v" | "--version" => {
+                return crate::daemon::print_stdout(&format!(
+                    "{}\n",
+                    crate::daemon::cli::SUPERVISOR_VERSION
+                ))
+            }
+            "-c" | "--configuration" => {
+                file = Some(PathBuf::from(value));
+                "configuration"
+            }
+            "-s" | "--serverurl" => match datatypes::url(value) {
+                Ok(url) => {
+                    serverurl = Some(url);
+                    "serverurl"
+                }
+                Err(msg) => {
+                    return usage_error(
+                        argv0,
+                        &format!("invalid value for {opt} {}: {msg}", repr(value)),
+                    )
+                }
+            },
+            "-u" | "--username" => {
+                username = Some(value.clone());
+                "username"
+            }
+            "-p" | "--password" => {
+                password = Some(value.clone());
+                "password"
+            }
+            "-i" | "--interactive" => {
+                interactive = true;
+                "interactive"
+            }
+            // Supervisor accepts -r but ignores it; we honour it (spec §7.3).
+            _ => {
+                history_file = Some(PathBuf::from(value));
+                "history_file"
+            }
+        };
+        if seen.contains(&setting) {
+            return usage_error(argv0, &format!("conflicting command line option {}", repr(opt)));
+        }
+        seen.push(setting);
+    }
+
+    let host = Host::current();
+    let file = file.or_else(|| locate::find(&locate::exe_dir(argv0)).ok());
+    let ctl = match &file {
+        Some(file) => match config::load_ctl(file, &host) {
+            Ok(ctl) => ctl,
+            Err(e) => return usage_error(argv0, &e.0),
+        },
+        None => config::Ctl::default(),
+    };
+    let serverurl = serverurl.unwrap_or(ctl.serverurl);
+    let username = username.or(ctl.username);
+    let password = password.or(ctl.password);
+    let mut session = match commands::Session::new(
+        &serverurl,
+        username.as_deref(),
+        password.as_deref(),
+        ctl.prompt,
+        interactive || rest.is_empty(),
+    ) {
+        Ok(session) => session,
+        Err(msg) => {
+            println!("error: {msg}");
+            return 1;
+        }
+    };
+    session.history_file = history_file.or(ctl.history_file);
+    if rest.is_empty() {
+        return session.shell();
+    }
+    // Python joins the words and splits them again on whitespace.
+    let line = rest.join(" ");
+    session.run_line(&line);
+    if interactive {
+        return session.shell();
+    }
+    session.exit_status
 }

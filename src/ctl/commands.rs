@@ -1,0 +1,1056 @@
+//! supervisorctl's commands, with Supervisor's output lines and exit codes
+//! (spec supervisorctl.md §3–§4).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use super::transport::{Transport, TransportError};
+use crate::xmlrpc::{faults, Fault, Value};
+
+/// A connection to one supervisord and the exit status so far ("last
+/// assignment wins", as in Supervisor).
+pub struct Session {
+    transport: Transport,
+    pub exit_status: i32,
+    pub interactive: bool,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+type Reply = Result<Result<Value, Fault>, TransportError>;
+
+const COMMANDS: &[&str] = &[
+    "add", "avail", "clear", "exit", "fg", "maintail", "open", "pid", "quit", "reload", "remove",
+    "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update",
+    "version",
+];
+
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// `<name>` for a process that is its group's only namesake, else `group:name`.
+fn namespec(group: &str, name: &str) -> String {
+    if group == name {
+        name.to_string()
+    } else {
+        format!("{group}:{name}")
+    }
+}
+
+fn field<'a>(value: &'a Value, key: &str) -> &'a str {
+    value.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn int_field(value: &Value, key: &str) -> i64 {
+    value.get(key).and_then(Value::as_int).unwrap_or(0)
+}
+
+impl Session {
+    pub fn new(
+        serverurl: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+        prompt: String,
+        interactive: bool,
+    ) -> Result<Session, String> {
+        Ok(Session {
+            transport: Transport::new(serverurl, username, password)?,
+            exit_status: 0,
+            interactive,
+            prompt,
+            history_file: None,
+        })
+    }
+
+    fn call(&mut self, method: &str, params: &[Value]) -> Reply {
+        self.transport.call(method, params)
+    }
+
+    /// Report a transport problem as Supervisor does (with our readable
+    /// error line instead of a Python class name and source location).
+    fn transport_error(&mut self, e: &TransportError) {
+        let url = self.transport.url().to_string();
+        match e {
+            TransportError::Refused => say(&format!("{url} refused connection")),
+            TransportError::NoSuchFile => say(&format!("{url} no such file")),
+            TransportError::Unauthorized => say("Server requires authentication"),
+            TransportError::Http(code) => say(&format!("error: {url}/RPC2 answered HTTP {code}")),
+            TransportError::Io(text) => say(&format!("error: {url}: {text}")),
+            TransportError::Protocol(text) => say(&format!("error: {url}: {text}")),
+        }
+        self.exit_status = match e {
+            TransportError::Refused => 4,
+            TransportError::NoSuchFile => 7,
+            _ => 1,
+        };
+    }
+
+    fn fault_error(&mut self, fault: &Fault) {
+        say(&format!("error: {}", fault.string));
+        self.exit_status = 1;
+    }
+
+    /// `getVersion` before a command: false (and a message) when the server
+    /// cannot be used.
+    fn upcheck(&mut self) -> bool {
+        match self.call("supervisor.getVersion", &[]) {
+            Ok(Ok(Value::String(v))) if v == "3.0" => true,
+            Ok(Ok(other)) => {
+                let v = other.as_str().unwrap_or("?").to_string();
+                say(&format!(
+                    "Sorry, this version of supervisorctl expects to talk to a server with API \
+                     version 3.0, but the remote version is {v}."
+                ));
+                self.exit_status = 5;
+                false
+            }
+            Ok(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
+                say(
+                    "Sorry, supervisord responded but did not recognize the supervisor namespace \
+                     commands that supervisorctl uses to control it.  Please check that the \
+                     [rpcinterface:supervisor] section is enabled in the configuration file.",
+                );
+                self.exit_status = 3;
+                false
+            }
+            Ok(Err(f)) => {
+                self.fault_error(&f);
+                false
+            }
+            Err(e) => {
+                self.transport_error(&e);
+                false
+            }
+        }
+    }
+
+    /// Run one command line; sets `exit_status`. Returns false to leave the shell.
+    pub fn run_line(&mut self, line: &str) -> bool {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some((&command, args)) = words.split_first() else {
+            return true;
+        };
+        match command {
+            "status" => self.status(args),
+            "start" => self.start(args),
+            "stop" => self.stop(args),
+            "restart" => {
+                if args.is_empty() {
+                    self.usage_error("Error: restart requires a process name", "restart");
+                } else {
+                    self.stop(args);
+                    self.start(args);
+                }
+            }
+            "signal" => self.signal(args),
+            "pid" => self.pid(args),
+            "tail" => self.tail(args),
+            "maintail" => self.maintail(args),
+            "clear" => self.clear(args),
+            "avail" => self.avail(args),
+            "reread" => self.reread(args),
+            "update" => self.update(args),
+            "add" => self.add(args),
+            "remove" => self.remove(args),
+            "reload" => self.reload_or_shutdown(args, true),
+            "shutdown" => self.reload_or_shutdown(args, false),
+            "version" => self.version(args),
+            "open" => self.open(args),
+            "fg" => self.fg(args),
+            "help" => self.help(args),
+            "quit" | "exit" | "EOF" => {
+                say("");
+                return false;
+            }
+            _ => {
+                say(&format!("*** Unknown syntax: {line}"));
+                self.exit_status = 1;
+            }
+        }
+        true
+    }
+
+    fn usage_error(&mut self, message: &str, topic: &str) {
+        say(message);
+        say(help_text(topic));
+        self.exit_status = 1;
+    }
+
+    fn status(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            // `status` reports an unusable server as 4 (generic errors stay 1).
+            if self.exit_status != 1 {
+                self.exit_status = 4;
+            }
+            return;
+        }
+        let infos = match self.call("supervisor.getAllProcessInfo", &[]) {
+            Ok(Ok(Value::Array(infos))) => infos,
+            Ok(Ok(_)) => return self.fault_error(&Fault::new(faults::FAILED, "bad answer")),
+            Ok(Err(f)) => return self.fault_error(&f),
+            Err(e) => return self.transport_error(&e),
+        };
+        let mut shown: Vec<&Value> = Vec::new();
+        let mut status = 0;
+        if args.is_empty() || args.contains(&"all") {
+            shown.extend(infos.iter());
+        } else {
+            for &arg in args {
+                let matches: Vec<&Value> = match arg.split_once(':') {
+                    Some((group, "" | "*")) => {
+                        let m: Vec<&Value> = infos.iter().filter(|i| field(i, "group") == group).collect();
+                        if m.is_empty() {
+                            say(&format!("{group}: ERROR (no such group)"));
+                            status = 4;
+                        }
+                        m
+                    }
+                    _ => {
+                        let (group, name) = arg.split_once(':').unwrap_or((arg, arg));
+                        let m: Vec<&Value> = infos
+                            .iter()
+                            .filter(|i| field(i, "group") == group && field(i, "name") == name)
+                            .collect();
+                        if m.is_empty() {
+                            say(&format!("{arg}: ERROR (no such process)"));
+                            status = 4;
+                        }
+                        m
+                    }
+                };
+                shown.extend(matches);
+            }
+        }
+        let names: Vec<String> = shown
+            .iter()
+            .map(|i| namespec(field(i, "group"), field(i, "name")))
+            .collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0).max(30) + 3;
+        for (info, name) in shown.iter().zip(&names) {
+            let state = field(info, "statename");
+            say(&format!("{name:<width$}{state:<10}{}", field(info, "description")));
+            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == 0 {
+                status = 3;
+            }
+        }
+        self.exit_status = status;
+    }
+
+    /// start/stop/signal result lines (§4): a result struct or a fault.
+    fn result_line(&mut self, ns: &str, code: i32, description: &str, verb: &str, ignored: i32) {
+        let text = match code {
+            faults::SUCCESS => format!("{ns}: {verb}"),
+            faults::BAD_NAME => format!("{ns}: ERROR (no such process)"),
+            faults::NO_FILE => format!("{ns}: ERROR (no such file)"),
+            faults::NOT_EXECUTABLE => format!("{ns}: ERROR (file is not executable)"),
+            faults::ALREADY_STARTED => format!("{ns}: ERROR (already started)"),
+            faults::SPAWN_ERROR => format!("{ns}: ERROR (spawn error)"),
+            faults::ABNORMAL_TERMINATION => format!("{ns}: ERROR (abnormal termination)"),
+            faults::NOT_RUNNING => format!("{ns}: ERROR (not running)"),
+            faults::BAD_SIGNAL => format!("{ns}: ERROR (bad signal name)"),
+            faults::FAILED => description.to_string(),
+            other => format!("Unknown result code {other} for {ns}"),
+        };
+        say(&text);
+        if code == faults::SUCCESS || code == ignored {
+            return;
+        }
+        self.exit_status = match code {
+            faults::SPAWN_ERROR | faults::ABNORMAL_TERMINATION | faults::NOT_RUNNING => 7,
+            _ => 1,
+        };
+    }
+
+    fn results(&mut self, results: &[Value], verb: &str, ignored: i32) {
+        for r in results {
+            let ns = namespec(field(r, "group"), field(r, "name"));
+            let code = int_field(r, "status") as i32;
+            self.result_line(&ns, code, field(r, "description"), verb, ignored);
+        }
+    }
+
+    /// Shared shape of start, stop and signal over names, groups and `all`.
+    fn act(&mut self, args: &[&str], kind: Act) {
+        let (all_method, group_method, one_method, verb, ignored) = match kind {
+            Act::Start => ("startAllProcesses", "startProcessGroup", "startProcess", "started", faults::ALREADY_STARTED),
+            Act::Stop => ("stopAllProcesses", "stopProcessGroup", "stopProcess", "stopped", faults::NOT_RUNNING),
+            Act::Signal => ("signalAllProcesses", "signalProcessGroup", "signalProcess", "signalled", -1),
+        };
+        let (signal, names) = match kind {
+            Act::Signal => (Some(args[0]), &args[1..]),
+            _ => (None, args),
+        };
+        let with_signal = |mut params: Vec<Value>| {
+            if let Some(sig) = signal {
+                params.push(Value::str(sig));
+            }
+            params
+        };
+        if names.contains(&"all") {
+            let reply = self.call(&format!("supervisor.{all_method}"), &with_signal(vec![]));
+            match reply {
+                Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
+                Ok(Ok(_)) => {}
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+            return;
+        }
+        for &name in names {
+            match name.split_once(':') {
+                Some((group, "" | "*")) => {
+                    let reply = self.call(
+                        &format!("supervisor.{group_method}"),
+                        &with_signal(vec![Value::str(group)]),
+                    );
+                    match reply {
+                        Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(f)) if f.code == faults::BAD_NAME => {
+                            say(&format!("{group}: ERROR (no such group)"));
+                            self.exit_status = if kind == Act::Start { 2 } else { 1 };
+                        }
+                        Ok(Err(f)) => self.fault_error(&f),
+                        Err(e) => self.transport_error(&e),
+                    }
+                }
+                _ => {
+                    let ns = match name.split_once(':') {
+                        Some((g, p)) => namespec(g, p),
+                        None => name.to_string(),
+                    };
+                    let mut params = vec![Value::str(name)];
+                    if let Some(sig) = signal {
+                        params.push(Value::str(sig));
+                    }
+                    let reply = self.call(&format!("supervisor.{one_method}"), &params);
+                    match reply {
+                        Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
+                        Ok(Ok(_)) => self.result_line(&ns, faults::SUCCESS, "", verb, ignored),
+                        Ok(Err(f)) => self.result_line(&ns, f.code, &f.string, verb, ignored),
+                        Err(e) => self.transport_error(&e),
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, args: &[&str]) {
+        if args.is_empty() {
+            say("Error: start requires a process name");
+            say(help_text("start"));
+            self.exit_status = 2;
+            return;
+        }
+        if self.upcheck() {
+            self.act(args, Act::Start);
+        }
+    }
+
+    fn stop(&mut self, args: &[&str]) {
+        if args.is_empty() {
+            return self.usage_error("Error: stop requires a process name", "stop");
+        }
+        if self.upcheck() {
+            self.act(args, Act::Stop);
+        }
+    }
+
+    fn signal(&mut self, args: &[&str]) {
+        if args.len() < 2 {
+            return self.usage_error("Error: signal requires a signal name and a process name", "signal");
+        }
+        if self.upcheck() {
+            self.act(args, Act::Signal);
+        }
+    }
+
+    fn pid(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
+        if args.is_empty() {
+            match self.call("supervisor.getPID", &[]) {
+                Ok(Ok(v)) => say(&v.as_int().unwrap_or(0).to_string()),
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+            return;
+        }
+        if args.contains(&"all") {
+            match self.call("supervisor.getAllProcessInfo", &[]) {
+                Ok(Ok(Value::Array(infos))) => {
+                    for info in &infos {
+                        say(&int_field(info, "pid").to_string());
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+            return;
+        }
+        for &name in args {
+            match self.call("supervisor.getProcessInfo", &[Value::str(name)]) {
+                Ok(Ok(info)) => {
+                    let pid = int_field(&info, "pid");
+                    say(&pid.to_string());
+                    if pid == 0 {
+                        self.exit_status = 7;
+                    }
+                }
+                Ok(Err(f)) if f.code == faults::BAD_NAME => {
+                    say(&format!("No such process {name}"));
+                    self.exit_status = 1;
+                }
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+        }
+    }
+
+    fn tail(&mut self, args: &[&str]) {
+        if args.is_empty() {
+            return self.usage_error("Error: too few arguments", "tail");
+        }
+        if args.len() > 3 {
+            return self.usage_error("Error: too many arguments", "tail");
+        }
+        let (modifier, rest) = match args[0].strip_prefix('-') {
+            Some(m) => (Some(m), &args[1..]),
+            None => (None, args),
+        };
+        let Some(&name) = rest.first() else {
+            return self.usage_error("Error: tail requires process name", "tail");
+        };
+        let channel = if rest.len() >= 2 {
+            let c = rest[rest.len() - 1].to_lowercase();
+            if c != "stdout" && c != "stderr" {
+                say(&format!("Error: bad channel '{}'", rest[rest.len() - 1]));
+                self.exit_status = 1;
+                return;
+            }
+            c
+        } else {
+            "stdout".to_string()
+        };
+        let bytes = match modifier {
+            None => Some(1600),
+            Some("f") => None,
+            Some(n) => match n.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    say(&format!("Error: bad argument -{n}"));
+                    self.exit_status = 1;
+                    return;
+                }
+            },
+        };
+        if !self.upcheck() {
+            return;
+        }
+        match bytes {
+            None => self.follow(&format!("/logtail/{}/{channel}", percent_encode(name))),
+            Some(n) => {
+                let method = if channel == "stderr" {
+                    "supervisor.readProcessStderrLog"
+                } else {
+                    "supervisor.readProcessStdoutLog"
+                };
+                let reply = self.call(method, &[Value::str(name), Value::Int(-n), Value::Int(0)]);
+                match reply {
+                    Ok(Ok(v)) => {
+                        let mut out = std::io::stdout().lock();
+                        let _ = out.write_all(v.as_str().unwrap_or("").as_bytes());
+                        let _ = out.write_all(b"\n");
+                        let _ = out.flush();
+                    }
+                    Ok(Err(f)) => {
+                        let why = match f.code {
+                            faults::NO_FILE => "no log file",
+                            faults::FAILED => "unknown error reading log",
+                            faults::BAD_NAME => "no such process name",
+                            _ => "unknown error reading log",
+                        };
+                        say(&format!("{name}: ERROR ({why})"));
+                        self.exit_status = 1;
+                    }
+                    Err(e) => self.transport_error(&e),
+                }
+            }
+        }
+    }
+
+    /// `tail -f` / `maintail -f`: stream until Ctrl-C or the server ends it.
+    fn follow(&mut self, path: &str) {
+        say("==> Press Ctrl-C to exit <==");
+        let mut out = std::io::stdout();
+        let result = self.transport.stream(path, &mut |data| {
+            out.write_all(data).and_then(|()| out.flush()).is_ok()
+        });
+        let code = match &result {
+            Ok(()) => return,
+            Err(TransportError::Http(code)) => code.to_string(),
+            Err(TransportError::Unauthorized) => "401".to_string(),
+            Err(other) => format!("{other:?}"),
+        };
+        eprintln!("{}{path} Cannot read, status code {code}", self.transport.url());
+    }
+
+    fn maintail(&mut self, args: &[&str]) {
+        if args.len() > 1 {
+            return self.usage_error("Error: too many arguments", "maintail");
+        }
+        let bytes = match args.first() {
+            None => Some(1600),
+            Some(&"-f") => None,
+            Some(arg) => match arg.strip_prefix('-').and_then(|n| n.parse::<i64>().ok()) {
+                Some(n) => Some(n),
+                None => {
+                    say(&format!("Error: bad argument {arg}"));
+                    self.exit_status = 1;
+                    return;
+                }
+            },
+        };
+        if !self.upcheck() {
+            return;
+        }
+        match bytes {
+            None => self.follow("/mainlogtail"),
+            Some(n) => match self.call("supervisor.readLog", &[Value::Int(-n), Value::Int(0)]) {
+                Ok(Ok(v)) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(v.as_str().unwrap_or("").as_bytes());
+                    let _ = out.write_all(b"\n");
+                    let _ = out.flush();
+                }
+                Ok(Err(f)) => {
+                    let why = if f.code == faults::NO_FILE { "no log file" } else { "unknown error reading log" };
+                    say(&format!("supervisord: ERROR ({why})"));
+                    self.exit_status = 1;
+                }
+                Err(e) => self.transport_error(&e),
+            },
+        }
+    }
+
+    fn clear(&mut self, args: &[&str]) {
+        if args.is_empty() {
+            return self.usage_error("Error: clear requires a process name", "clear");
+        }
+        if !self.upcheck() {
+            return;
+        }
+        let clear_line = |s: &mut Session, ns: &str, code: i32| {
+            match code {
+                faults::SUCCESS => say(&format!("{ns}: cleared")),
+                faults::BAD_NAME => say(&format!("{ns}: ERROR (no such process)")),
+                _ => say(&format!("{ns}: ERROR (failed)")),
+            }
+            if code != faults::SUCCESS {
+                s.exit_status = 1;
+            }
+        };
+        if args.contains(&"all") {
+            match self.call("supervisor.clearAllProcessLogs", &[]) {
+                Ok(Ok(Value::Array(results))) => {
+                    for r in &results {
+                        let ns = namespec(field(r, "group"), field(r, "name"));
+                        clear_line(self, &ns, int_field(r, "status") as i32);
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+            return;
+        }
+        for &name in args {
+            match self.call("supervisor.clearProcessLogs", &[Value::str(name)]) {
+                Ok(Ok(_)) => clear_line(self, name, faults::SUCCESS),
+                Ok(Err(f)) => clear_line(self, name, f.code),
+                Err(e) => self.transport_error(&e),
+            }
+        }
+    }
+
+    fn avail(&mut self, args: &[&str]) {
+        if !args.is_empty() {
+            return self.usage_error("Error: avail accepts no arguments", "avail");
+        }
+        match self.call("supervisor.getAllConfigInfo", &[]) {
+            Ok(Ok(Value::Array(infos))) => {
+                for info in &infos {
+                    let ns = namespec(field(info, "group"), field(info, "name"));
+                    let inuse = matches!(info.get("inuse"), Some(Value::Bool(true)));
+                    let auto = matches!(info.get("autostart"), Some(Value::Bool(true)));
+                    say(&format!(
+                        "{ns:<32} {:<9} {:<9} {}:{}",
+                        if inuse { "in use" } else { "avail" },
+                        if auto { "auto" } else { "manual" },
+                        int_field(info, "group_prio"),
+                        int_field(info, "process_prio")
+                    ));
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
+                say("ERROR: supervisor shutting down");
+                self.exit_status = 1;
+            }
+            Ok(Err(f)) => self.fault_error(&f),
+            Err(e) => self.transport_error(&e),
+        }
+    }
+
+    /// reloadConfig's `[[added, changed, removed]]`.
+    fn reload_config(&mut self) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
+        match self.call("supervisor.reloadConfig", &[]) {
+            Ok(Ok(Value::Array(outer))) => {
+                let lists = outer.first().and_then(Value::as_array).unwrap_or(&[]);
+                let names = |i: usize| -> Vec<String> {
+                    lists
+                        .get(i)
+                        .and_then(Value::as_array)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                };
+                Some((names(0), names(1), names(2)))
+            }
+            Ok(Ok(_)) => None,
+            Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
+                say("ERROR: supervisor shutting down");
+                self.exit_status = 1;
+                None
+            }
+            Ok(Err(f)) if f.code == faults::CANT_REREAD => {
+                say(&format!("ERROR: {}", f.string));
+                self.exit_status = 1;
+                None
+            }
+            Ok(Err(f)) => {
+                self.fault_error(&f);
+                None
+            }
+            Err(e) => {
+                self.transport_error(&e);
+                None
+            }
+        }
+    }
+
+    fn reread(&mut self, args: &[&str]) {
+        if !args.is_empty() {
+            return self.usage_error("Error: reread accepts no arguments", "reread");
+        }
+        let Some((added, changed, removed)) = self.reload_config() else {
+            return;
+        };
+        let mut lines: Vec<(String, &str)> = Vec::new();
+        lines.extend(added.into_iter().map(|g| (g, "available")));
+        lines.extend(changed.into_iter().map(|g| (g, "changed")));
+        lines.extend(removed.into_iter().map(|g| (g, "disappeared")));
+        if lines.is_empty() {
+            say("No config updates to processes");
+        }
+        lines.sort();
+        for (group, what) in lines {
+            say(&format!("{group}: {what}"));
+        }
+    }
+
+    fn update(&mut self, args: &[&str]) {
+        let Some((added, changed, removed)) = self.reload_config() else {
+            return;
+        };
+        let wanted: Option<Vec<&str>> = (!args.is_empty() && !args.contains(&"all")).then(|| args.to_vec());
+        if let Some(wanted) = &wanted {
+            let active: Vec<String> = match self.call("supervisor.getAllProcessInfo", &[]) {
+                Ok(Ok(Value::Array(infos))) => infos.iter().map(|i| field(i, "group").to_string()).collect(),
+                _ => Vec::new(),
+            };
+            for g in wanted {
+                if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
+                    say(&format!("ERROR: no such group: {g}"));
+                    self.exit_status = 1;
+                }
+            }
+        }
+        let included = |g: &String| wanted.as_ref().is_none_or(|w| w.contains(&g.as_str()));
+        for group in removed.iter().filter(|g| included(g)) {
+            if self.stop_group_for_update(group) {
+                match self.call("supervisor.removeProcessGroup", &[Value::str(group)]) {
+                    Ok(Ok(_)) => say(&format!("{group}: removed process group")),
+                    Ok(Err(f)) => self.fault_error(&f),
+                    Err(e) => self.transport_error(&e),
+                }
+            }
+        }
+        for group in changed.iter().filter(|g| included(g)) {
+            if self.stop_group_for_update(group) {
+                let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
+                match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
+                    Ok(Ok(_)) => say(&format!("{group}: updated process group")),
+                    Ok(Err(f)) => self.fault_error(&f),
+                    Err(e) => self.transport_error(&e),
+                }
+            }
+        }
+        for group in added.iter().filter(|g| included(g)) {
+            match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
+                Ok(Ok(_)) => say(&format!("{group}: added process group")),
+                Ok(Err(f)) => self.fault_error(&f),
+                Err(e) => self.transport_error(&e),
+            }
+        }
+    }
+
+    /// Stop a group before removing it; false when something failed.
+    fn stop_group_for_update(&mut self, group: &str) -> bool {
+        match self.call("supervisor.stopProcessGroup", &[Value::str(group)]) {
+            Ok(Ok(Value::Array(results))) => {
+                if results.iter().any(|r| int_field(r, "status") as i32 == faults::FAILED) {
+                    say(&format!("{group}: has problems; not removing"));
+                    self.exit_status = 1;
+                    return false;
+                }
+                say(&format!("{group}: stopped"));
+                true
+            }
+            Ok(Ok(_)) => true,
+            Ok(Err(f)) => {
+                self.fault_error(&f);
+                false
+            }
+            Err(e) => {
+                self.transport_error(&e);
+                false
+            }
+        }
+    }
+
+    fn add(&mut self, args: &[&str]) {
+        for &group in args {
+            match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
+                Ok(Ok(_)) => say(&format!("{group}: added process group")),
+                Ok(Err(f)) => match f.code {
+                    faults::BAD_NAME => {
+                        say(&format!("ERROR: no such process/group: {group}"));
+                        self.exit_status = 1;
+                    }
+                    faults::ALREADY_ADDED => say("ERROR: process group already active"),
+                    faults::SHUTDOWN_STATE => {
+                        say("ERROR: shutting down");
+                        self.exit_status = 1;
+                    }
+                    _ => self.fault_error(&f),
+                },
+                Err(e) => self.transport_error(&e),
+            }
+        }
+    }
+
+    fn remove(&mut self, args: &[&str]) {
+        for &group in args {
+            match self.call("supervisor.removeProcessGroup", &[Value::str(group)]) {
+                Ok(Ok(_)) => say(&format!("{group}: removed process group")),
+                Ok(Err(f)) => {
+                    match f.code {
+                        faults::STILL_RUNNING => say(&format!("ERROR: process/group still running: {group}")),
+                        faults::BAD_NAME => say(&format!("ERROR: no such process/group: {group}")),
+                        _ => say(&format!("error: {}", f.string)),
+                    }
+                    self.exit_status = 1;
+                }
+                Err(e) => self.transport_error(&e),
+            }
+        }
+    }
+
+    fn reload_or_shutdown(&mut self, args: &[&str], reload: bool) {
+        let name = if reload { "reload" } else { "shutdown" };
+        if !args.is_empty() {
+            return self.usage_error(&format!("Error: {name} accepts no arguments"), name);
+        }
+        if self.interactive {
+            let question = if reload {
+                "Really restart the remote supervisord process y/N? "
+            } else {
+                "Really shut the remote supervisord process down y/N? "
+            };
+            print!("{question}");
+            let _ = std::io::stdout().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            if !answer.starts_with(['y', 'Y']) {
+                return;
+            }
+        }
+        let method = if reload { "supervisor.restart" } else { "supervisor.shutdown" };
+        match self.call(method, &[]) {
+            Ok(Ok(_)) => say(if reload { "Restarted supervisord" } else { "Shut down" }),
+            Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
+                say("ERROR: already shutting down");
+                if reload {
+                    self.exit_status = 1;
+                }
+            }
+            Ok(Err(f)) => self.fault_error(&f),
+            Err(TransportError::Refused) => {
+                say(&format!("ERROR: {} refused connection (already shut down?)", self.transport.url()));
+                self.exit_status = 1;
+            }
+            Err(TransportError::NoSuchFile) => {
+                say(&format!("ERROR: {} no such file (already shut down?)", self.transport.url()));
+                self.exit_status = 1;
+            }
+            Err(e) => self.transport_error(&e),
+        }
+    }
+
+    fn version(&mut self, args: &[&str]) {
+        if !args.is_empty() {
+            return self.usage_error("Error: version accepts no arguments", "version");
+        }
+        if !self.upcheck() {
+            return;
+        }
+        match self.call("supervisor.getSupervisorVersion", &[]) {
+            Ok(Ok(v)) => say(v.as_str().unwrap_or("")),
+            Ok(Err(f)) => self.fault_error(&f),
+            Err(e) => self.transport_error(&e),
+        }
+    }
+
+    fn open(&mut self, args: &[&str]) {
+        let Some(&url) = args.first() else {
+            return self.usage_error("Error: open requires a url", "open");
+        };
+        if !(url.starts_with("unix://") || url.starts_with("http://")) {
+            say("ERROR: url must be http:// or unix://");
+            self.exit_status = 1;
+            return;
+        }
+        match Transport::new(url, None, None) {
+            Ok(t) => {
+                self.transport = t;
+                let kept = self.exit_status;
+                self.status(&[]);
+                self.exit_status = kept;
+            }
+            Err(msg) => {
+                say(&format!("error: {msg}"));
+                self.exit_status = 1;
+            }
+        }
+    }
+
+    fn fg(&mut self, args: &[&str]) {
+        match args {
+            [] => self.usage_error("ERROR: no process name supplied", "fg"),
+            [_, _, ..] => self.usage_error("ERROR: too many process names supplied", "fg"),
+            [name] => {
+                if !self.upcheck() {
+                    return;
+                }
+                match self.call("supervisor.getProcessInfo", &[Value::str(*name)]) {
+                    Ok(Ok(info)) if field(&info, "statename") == "RUNNING" => {
+                        say("==> Press Ctrl-C to exit <==");
+                        self.follow_foreground(name);
+                    }
+                    Ok(Ok(_)) => {
+                        say("ERROR: process not running");
+                        self.exit_status = 1;
+                    }
+                    Ok(Err(_)) => {
+                        say("ERROR: bad process name supplied");
+                        self.exit_status = 1;
+                    }
+                    Err(e) => self.transport_error(&e),
+                }
+            }
+        }
+    }
+
+    /// `fg`: stream stdout while stdin lines go to the process.
+    fn follow_foreground(&mut self, name: &str) {
+        let url = self.transport.url().to_string();
+        let path = format!("/logtail/{}/stdout", percent_encode(name));
+        let streamer = match Transport::new(&url, None, None) {
+            Ok(t) => t,
+            Err(_) => return,
+        };
+        std::thread::spawn(move || {
+            let mut out = std::io::stdout();
+            let _ = streamer.stream(&path, &mut |data| out.write_all(data).and_then(|()| out.flush()).is_ok());
+        });
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            let sent = self.call("supervisor.sendProcessStdin", &[Value::str(name), Value::String(format!("{line}\n"))]);
+            let running = matches!(
+                self.call("supervisor.getProcessInfo", &[Value::str(name)]),
+                Ok(Ok(ref info)) if field(info, "statename") == "RUNNING"
+            );
+            if !running || matches!(sent, Ok(Err(ref f)) if f.code == faults::NOT_RUNNING) {
+                say("Process got killed");
+                break;
+            }
+        }
+        say("Exiting foreground");
+    }
+
+    fn help(&mut self, args: &[&str]) {
+        match args.first() {
+            None => {
+                say("");
+                say("default commands (type help <topic>):");
+                say("=====================================");
+                for row in help_table() {
+                    say(&row);
+                }
+                say("");
+            }
+            Some(&"help") => {
+                say("help\t\tPrint a list of available actions");
+                say("help <action>\tPrint help for <action>");
+            }
+            Some(topic) if COMMANDS.contains(topic) => say(help_text(topic)),
+            Some(topic) => say(&format!("*** No help on {topic}")),
+        }
+    }
+
+    /// The interactive shell: status first, then one command per line.
+    pub fn shell(&mut self) -> i32 {
+        self.status(&[]);
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock();
+        loop {
+            print!("{}> ", self.prompt);
+            let _ = std::io::stdout().flush();
+            let mut line = String::new();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    say("");
+                    return 0;
+                }
+                Ok(_) => {}
+            }
+            if !self.run_line(line.trim_end_matches(['\n', '\r'])) {
+                return 0;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Start,
+    Stop,
+    Signal,
+}
+
+/// `%`-encode a name for a streaming URL (`:` and the like stay readable to
+/// the server, which decodes the path).
+fn percent_encode(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.:*".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The command names in columns, as Python's cmd module lays them out:
+/// column-major, the fewest rows that fit 79 characters.
+fn help_table() -> Vec<String> {
+    let names = COMMANDS;
+    for rows in 1..=names.len() {
+        let columns = names.len().div_ceil(rows);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| (0..rows).filter_map(|r| names.get(c * rows + r)).map(|n| n.len()).max().unwrap_or(0))
+            .collect();
+        let total: usize = widths.iter().sum::<usize>() + 2 * (columns.saturating_sub(1));
+        if total <= 79 {
+            return (0..rows)
+                .map(|r| {
+                    // Every present column is padded to its width, the last one too.
+                    let cells: Vec<String> = widths
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(c, width)| names.get(c * rows + r).map(|n| format!("{n:<width$}")))
+                        .collect();
+                    cells.join("  ")
+                })
+                .collect();
+        }
+    }
+    vec![names.join("  ")]
+}
+
+fn help_text(topic: &str) -> &'static str {
+    match topic {
+        "start" => "start <name>\t\tStart a process\nstart <gname>:*\t\tStart all processes in a group\nstart <name> <name>\tStart multiple processes or groups\nstart all\t\tStart all processes",
+        "stop" => "stop <name>\t\tStop a process\nstop <gname>:*\t\tStop all processes in a group\nstop <name> <name>\tStop multiple processes or groups\nstop all\t\tStop all processes",
+        "restart" => "restart <name>\t\tRestart a process\nrestart <gname>:*\tRestart all processes in a group\nrestart <name> <name>\tRestart multiple processes or groups\nrestart all\t\tRestart all processes\nNote: restart does not reread config files. For that, see reread and update.",
+        "signal" => "signal <signal name> <name>\t\tSignal a process\nsignal <signal name> <gname>:*\t\tSignal all processes in a group\nsignal <signal name> <name> <name>\tSignal multiple processes or groups\nsignal <signal name> all\t\tSignal all processes",
+        "status" => "status <name>\t\tGet status for a single process\nstatus <gname>:*\tGet status for all processes in a group\nstatus <name> <name>\tGet status for multiple named processes\nstatus\t\t\tGet all process status info",
+        "pid" => "pid\t\t\tGet the PID of supervisord.\npid <name>\t\tGet the PID of a single child process by name.\npid all\t\t\tGet the PID of every child process, one per line.",
+        "tail" => "tail [-f] <name> [stdout|stderr] (default stdout)\nEx:\ntail -f <name>\t\tContinuous tail of named process stdout\n\t\t\tCtrl-C to exit.\ntail -100 <name>\tlast 100 *bytes* of process stdout\ntail <name> stderr\tlast 1600 *bytes* of process stderr",
+        "maintail" => "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\nmaintail -100\tlast 100 *bytes* of supervisord main log file\nmaintail\tlast 1600 *bytes* of supervisor main log file",
+        "clear" => "clear <name>\t\tClear a process' log files.\nclear <name> <name>\tClear multiple process' log files\nclear all\t\tClear all process' log files",
+        "fg" => "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit",
+        "add" => "add <name> [...]\tActivates any updates in config for process/group",
+        "remove" => "remove <name> [...]\tRemoves process/group from active config",
+        "update" => "update\t\t\tReload config and add/remove as necessary, and will restart affected programs\nupdate all\t\tReload config and add/remove as necessary, and will restart affected programs\nupdate <gname> [...]\tUpdate specific groups",
+        "reread" => "reread \t\t\tReload the daemon's configuration files without add/remove",
+        "reload" => "reload \t\tRestart the remote supervisord.",
+        "shutdown" => "shutdown \tShut the remote supervisord down.",
+        "avail" => "avail\t\t\tDisplay all configured processes",
+        "version" => "version\t\t\tShow the version of the remote supervisord process",
+        "open" => "open <url>\tConnect to a remote supervisord process.\n\t\t(for UNIX domain socket, use unix:///socket/path)",
+        "quit" => "quit\tExit the supervisor shell.",
+        "exit" => "exit\tExit the supervisor shell.",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_table_matches_supervisors_layout() {
+        // Captured from Python supervisorctl 4.3.0 `help` (trailing spaces included).
+        assert_eq!(
+            help_table(),
+            vec![
+                "add    exit      open  reload  restart   start   tail   ",
+                "avail  fg        pid   remove  shutdown  status  update ",
+                "clear  maintail  quit  reread  signal    stop    version",
+            ]
+        );
+    }
+
+    #[test]
+    fn namespecs() {
+        assert_eq!(namespec("web", "web"), "web");
+        assert_eq!(namespec("grp", "ga"), "grp:ga");
+    }
+
+    #[test]
+    fn streaming_names_are_percent_encoded() {
+        assert_eq!(percent_encode("grp:ga"), "grp:ga");
+        assert_eq!(percent_encode("a b"), "a%20b");
+    }
+}

@@ -1,0 +1,262 @@
+//! Our supervisorctl, one command at a time, against the real Python
+//! supervisord 4.3.0 and against ours: the same table of cases, the outputs
+//! and exit codes of the spec (supervisorctl.md §3–§4).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::BIN;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// The virtualenv with supervisor==4.3.0 (see tests/interop.rs).
+fn venv() -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let venv = target.join("interop-venv");
+    if !venv.join("bin/supervisord").exists() {
+        fs::create_dir_all(&target).unwrap();
+        let lock = fs::File::create(target.join("interop-venv.lock")).unwrap();
+        let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        if !venv.join("bin/supervisord").exists() {
+            assert!(Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success());
+            assert!(Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "supervisor==4.3.0"])
+                .status()
+                .unwrap()
+                .success());
+        }
+    }
+    venv
+}
+
+const PROGRAMS: &str = "[program:web]\ncommand=sh -c 'echo hello web; exec sleep 100'\nstartsecs=0\n\
+     stdout_logfile={dir}/web.log\n\
+     [program:idle]\ncommand=sleep 100\nautostart=false\nstartsecs=0\n\
+     [group:grp]\nprograms=ga,gb\n\
+     [program:ga]\ncommand=sleep 100\nstartsecs=0\n\
+     [program:gb]\ncommand=sleep 100\nautostart=false\nstartsecs=0\n\
+     [program:nofile]\ncommand=/nonexistent/program\nautostart=false\n";
+
+/// A supervisord (ours or Python's) in its own directory.
+struct Server {
+    child: Child,
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+impl Server {
+    fn start(python: bool) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let conf = dir.path().join("supervisord.conf");
+        fs::write(
+            &conf,
+            format!(
+                "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
+                 childlogdir={d}\nsilent=true\n\
+                 [unix_http_server]\nfile={d}/s.sock\n\
+                 [rpcinterface:supervisor]\n\
+                 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+                 [supervisorctl]\nserverurl=unix://{d}/s.sock\n{}",
+                PROGRAMS.replace("{dir}", &d.to_string())
+            ),
+        )
+        .unwrap();
+        let program = if python {
+            venv().join("bin/supervisord")
+        } else {
+            PathBuf::from(BIN)
+        };
+        let child = Command::new(program)
+            .arg("-n")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, dir, conf };
+        let log = server.dir.path().join("web.log");
+        let deadline = Instant::now() + SECS(20);
+        while !fs::read_to_string(&log).is_ok_and(|t| t == "hello web\n") {
+            assert!(Instant::now() < deadline, "the server never got web running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // ga too (Python starts everything in one tick, but be sure).
+        let deadline = Instant::now() + SECS(20);
+        while !ctl(&server, &["status", "grp:ga"]).0.contains("RUNNING") {
+            assert!(Instant::now() < deadline, "ga never ran");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + SECS(20);
+        while let Ok(None) = self.child.try_wait() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Our supervisorctl (the binary under its busybox name) with `args`.
+fn ctl(server: &Server, args: &[&str]) -> (String, i32) {
+    let out: Output = Command::new(BIN)
+        .arg("ctl")
+        .arg("-c")
+        .arg(&server.conf)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// Cases run in order against one server: (args, expected stdout, exit status).
+/// `None` as output: checked by a predicate in `check_special`.
+fn cases() -> Vec<(&'static [&'static str], Option<&'static str>, i32)> {
+    vec![
+        (&["start", "idle"], Some("idle: started\n"), 0),
+        (&["start", "idle"], Some("idle: ERROR (already started)\n"), 0),
+        (&["start", "nofile"], Some("nofile: ERROR (no such file)\n"), 1),
+        (&["start", "grp:*"], Some("grp:gb: started\n"), 0),
+        (&["start", "nosuch:*"], Some("nosuch: ERROR (no such group)\n"), 2),
+        (&["start", "nosuch"], Some("nosuch: ERROR (no such process)\n"), 1),
+        (&["stop", "idle"], Some("idle: stopped\n"), 0),
+        (&["stop", "idle"], Some("idle: ERROR (not running)\n"), 0),
+        (&["restart", "web"], Some("web: stopped\nweb: started\n"), 0),
+        (&["signal", "HUP", "idle"], Some("idle: ERROR (not running)\n"), 7),
+        (&["signal", "BOGUS", "grp:ga"], Some("grp:ga: ERROR (bad signal name)\n"), 1),
+        (&["pid", "idle"], Some("0\n"), 7),
+        (&["pid", "nosuch"], Some("No such process nosuch\n"), 1),
+        (&["version"], Some("4.3.0\n"), 0),
+        (&["status", "nosuch"], Some("nosuch: ERROR (no such process)\n"), 4),
+        (&["bogus"], Some("*** Unknown syntax: bogus\n"), 1),
+        (
+            &["help"],
+            Some(
+                "\ndefault commands (type help <topic>):\n=====================================\n\
+                 add    exit      open  reload  restart   start   tail   \n\
+                 avail  fg        pid   remove  shutdown  status  update \n\
+                 clear  maintail  quit  reread  signal    stop    version\n\n",
+            ),
+            0,
+        ),
+        (&["clear", "web"], Some("web: cleared\n"), 0),
+        (&["tail", "web"], Some("\n"), 0),
+        (&["stop", "all"], None, 0),
+        (&["status"], None, 3),
+        (&["shutdown"], Some("Shut down\n"), 0),
+    ]
+}
+
+fn run_table(python: bool) {
+    let server = Server::start(python);
+    let who = if python { "python supervisord" } else { "our supervisord" };
+    for (args, expected, status) in cases() {
+        let (out, code) = ctl(&server, args);
+        match expected {
+            Some(expected) => assert_eq!(out, expected, "{who}: {args:?}"),
+            None if args == ["stop", "all"] => {
+                let mut lines: Vec<&str> = out.lines().collect();
+                lines.sort();
+                assert_eq!(lines, ["grp:ga: stopped", "grp:gb: stopped", "web: stopped"], "{who}: {out}");
+            }
+            None => {
+                let names: Vec<(&str, &str)> = out
+                    .lines()
+                    .map(|l| {
+                        let mut w = l.split_whitespace();
+                        (w.next().unwrap(), w.next().unwrap())
+                    })
+                    .collect();
+                assert_eq!(
+                    names,
+                    [
+                        ("grp:ga", "STOPPED"),
+                        ("grp:gb", "STOPPED"),
+                        ("idle", "STOPPED"),
+                        ("nofile", "STOPPED"),
+                        ("web", "STOPPED")
+                    ],
+                    "{who}: {out}"
+                );
+                for line in out.lines() {
+                    assert_eq!(&line[33..43], "STOPPED   ", "{who}: column layout: {line:?}");
+                }
+            }
+        }
+        assert_eq!(code, status, "{who}: exit status of {args:?} (output {out:?})");
+    }
+    // The server is gone now: status says so, as Supervisor's client does.
+    let deadline = Instant::now() + SECS(20);
+    while server.dir.path().join("s.sock").exists() {
+        assert!(Instant::now() < deadline, "{who} kept its socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (out, code) = ctl(&server, &["status"]);
+    let url = format!("unix://{}/s.sock", server.dir.path().display());
+    assert_eq!((out, code), (format!("{url} no such file\n"), 4), "{who}");
+}
+
+#[test]
+fn our_supervisorctl_against_python_supervisord() {
+    run_table(true);
+}
+
+#[test]
+fn our_supervisorctl_against_our_supervisord() {
+    run_table(false);
+}
+
+#[test]
+fn command_line_errors() {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).arg("ctl").args(args).output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    assert_eq!(
+        run(&["-x"]),
+        (
+            format!("Error: option -x not recognized\nFor help, use {BIN} ctl -h\n"),
+            Some(2)
+        )
+    );
+    assert_eq!(
+        run(&["-s", "foo", "status"]),
+        (
+            format!(
+                "Error: invalid value for -s 'foo': value 'foo' is not a URL\nFor help, use {BIN} ctl -h\n"
+            ),
+            Some(2)
+        )
+    );
+    assert_eq!(
+        run(&["-u", "a", "-u", "b"]),
+        (
+            format!("Error: conflicting command line option '-u'\nFor help, use {BIN} ctl -h\n"),
+            Some(2)
+        )
+    );
+}
