@@ -24,7 +24,12 @@ fn venv() -> PathBuf {
             .map_err(|(_, e)| e)
             .unwrap();
         if !venv.join("bin/supervisord").exists() {
-            assert!(Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap().success());
+            assert!(Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap()
+                .success());
             assert!(Command::new(venv.join("bin/pip"))
                 .args(["install", "--quiet", "supervisor==4.3.0"])
                 .status()
@@ -35,7 +40,8 @@ fn venv() -> PathBuf {
     venv
 }
 
-const PROGRAMS: &str = "[program:web]\ncommand=sh -c 'echo hello web; exec sleep 100'\nstartsecs=0\n\
+const PROGRAMS: &str =
+    "[program:web]\ncommand=sh -c 'echo hello web; exec sleep 100'\nstartsecs=0\n\
      stdout_logfile={dir}/web.log\n\
      [program:idle]\ncommand=sleep 100\nautostart=false\nstartsecs=0\n\
      [group:grp]\nprograms=ga,gb\n\
@@ -85,7 +91,10 @@ impl Server {
         let log = server.dir.path().join("web.log");
         let deadline = Instant::now() + SECS(20);
         while !fs::read_to_string(&log).is_ok_and(|t| t == "hello web\n") {
-            assert!(Instant::now() < deadline, "the server never got web running");
+            assert!(
+                Instant::now() < deadline,
+                "the server never got web running"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         // ga too (Python starts everything in one tick, but be sure).
@@ -135,20 +144,48 @@ fn ctl(server: &Server, args: &[&str]) -> (String, i32) {
 fn cases() -> Vec<(&'static [&'static str], Option<&'static str>, i32)> {
     vec![
         (&["start", "idle"], Some("idle: started\n"), 0),
-        (&["start", "idle"], Some("idle: ERROR (already started)\n"), 0),
-        (&["start", "nofile"], Some("nofile: ERROR (no such file)\n"), 1),
+        (
+            &["start", "idle"],
+            Some("idle: ERROR (already started)\n"),
+            0,
+        ),
+        (
+            &["start", "nofile"],
+            Some("nofile: ERROR (no such file)\n"),
+            1,
+        ),
         (&["start", "grp:*"], Some("grp:gb: started\n"), 0),
-        (&["start", "nosuch:*"], Some("nosuch: ERROR (no such group)\n"), 2),
-        (&["start", "nosuch"], Some("nosuch: ERROR (no such process)\n"), 1),
+        (
+            &["start", "nosuch:*"],
+            Some("nosuch: ERROR (no such group)\n"),
+            2,
+        ),
+        (
+            &["start", "nosuch"],
+            Some("nosuch: ERROR (no such process)\n"),
+            1,
+        ),
         (&["stop", "idle"], Some("idle: stopped\n"), 0),
         (&["stop", "idle"], Some("idle: ERROR (not running)\n"), 0),
         (&["restart", "web"], Some("web: stopped\nweb: started\n"), 0),
-        (&["signal", "HUP", "idle"], Some("idle: ERROR (not running)\n"), 7),
-        (&["signal", "BOGUS", "grp:ga"], Some("grp:ga: ERROR (bad signal name)\n"), 1),
+        (
+            &["signal", "HUP", "idle"],
+            Some("idle: ERROR (not running)\n"),
+            7,
+        ),
+        (
+            &["signal", "BOGUS", "grp:ga"],
+            Some("grp:ga: ERROR (bad signal name)\n"),
+            1,
+        ),
         (&["pid", "idle"], Some("0\n"), 7),
         (&["pid", "nosuch"], Some("No such process nosuch\n"), 1),
         (&["version"], Some("4.3.0\n"), 0),
-        (&["status", "nosuch"], Some("nosuch: ERROR (no such process)\n"), 4),
+        (
+            &["status", "nosuch"],
+            Some("nosuch: ERROR (no such process)\n"),
+            4,
+        ),
         (&["bogus"], Some("*** Unknown syntax: bogus\n"), 1),
         (
             &["help"],
@@ -170,7 +207,11 @@ fn cases() -> Vec<(&'static [&'static str], Option<&'static str>, i32)> {
 
 fn run_table(python: bool) {
     let server = Server::start(python);
-    let who = if python { "python supervisord" } else { "our supervisord" };
+    let who = if python {
+        "python supervisord"
+    } else {
+        "our supervisord"
+    };
     for (args, expected, status) in cases() {
         let (out, code) = ctl(&server, args);
         match expected {
@@ -178,7 +219,11 @@ fn run_table(python: bool) {
             None if args == ["stop", "all"] => {
                 let mut lines: Vec<&str> = out.lines().collect();
                 lines.sort();
-                assert_eq!(lines, ["grp:ga: stopped", "grp:gb: stopped", "web: stopped"], "{who}: {out}");
+                assert_eq!(
+                    lines,
+                    ["grp:ga: stopped", "grp:gb: stopped", "web: stopped"],
+                    "{who}: {out}"
+                );
             }
             None => {
                 let names: Vec<(&str, &str)> = out
@@ -200,11 +245,18 @@ fn run_table(python: bool) {
                     "{who}: {out}"
                 );
                 for line in out.lines() {
-                    assert_eq!(&line[33..43], "STOPPED   ", "{who}: column layout: {line:?}");
+                    assert_eq!(
+                        &line[33..43],
+                        "STOPPED   ",
+                        "{who}: column layout: {line:?}"
+                    );
                 }
             }
         }
-        assert_eq!(code, status, "{who}: exit status of {args:?} (output {out:?})");
+        assert_eq!(
+            code, status,
+            "{who}: exit status of {args:?} (output {out:?})"
+        );
     }
     // The server is gone now: status says so, as Supervisor's client does.
     let deadline = Instant::now() + SECS(20);

@@ -202,7 +202,10 @@ impl Session {
             for &arg in args {
                 let matches: Vec<&Value> = match arg.split_once(':') {
                     Some((group, "" | "*")) => {
-                        let m: Vec<&Value> = infos.iter().filter(|i| field(i, "group") == group).collect();
+                        let m: Vec<&Value> = infos
+                            .iter()
+                            .filter(|i| field(i, "group") == group)
+                            .collect();
                         if m.is_empty() {
                             say(&format!("{group}: ERROR (no such group)"));
                             status = 4;
@@ -232,7 +235,10 @@ impl Session {
         let width = names.iter().map(String::len).max().unwrap_or(0).max(30) + 3;
         for (info, name) in shown.iter().zip(&names) {
             let state = field(info, "statename");
-            say(&format!("{name:<width$}{state:<10}{}", field(info, "description")));
+            say(&format!(
+                "{name:<width$}{state:<10}{}",
+                field(info, "description")
+            ));
             if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == 0 {
                 status = 3;
             }
@@ -276,9 +282,27 @@ impl Session {
     /// Shared shape of start, stop and signal over names, groups and `all`.
     fn act(&mut self, args: &[&str], kind: Act) {
         let (all_method, group_method, one_method, verb, ignored) = match kind {
-            Act::Start => ("startAllProcesses", "startProcessGroup", "startProcess", "started", faults::ALREADY_STARTED),
-            Act::Stop => ("stopAllProcesses", "stopProcessGroup", "stopProcess", "stopped", faults::NOT_RUNNING),
-            Act::Signal => ("signalAllProcesses", "signalProcessGroup", "signalProcess", "signalled", -1),
+            Act::Start => (
+                "startAllProcesses",
+                "startProcessGroup",
+                "startProcess",
+                "started",
+                faults::ALREADY_STARTED,
+            ),
+            Act::Stop => (
+                "stopAllProcesses",
+                "stopProcessGroup",
+                "stopProcess",
+                "stopped",
+                faults::NOT_RUNNING,
+            ),
+            Act::Signal => (
+                "signalAllProcesses",
+                "signalProcessGroup",
+                "signalProcess",
+                "signalled",
+                -1,
+            ),
         };
         let (signal, names) = match kind {
             Act::Signal => (Some(args[0]), &args[1..]),
@@ -362,7 +386,10 @@ impl Session {
 
     fn signal(&mut self, args: &[&str]) {
         if args.len() < 2 {
-            return self.usage_error("Error: signal requires a signal name and a process name", "signal");
+            return self.usage_error(
+                "Error: signal requires a signal name and a process name",
+                "signal",
+            );
         }
         if self.upcheck() {
             self.act(args, Act::Signal);
@@ -498,7 +525,10 @@ impl Session {
             Err(TransportError::Unauthorized) => "401".to_string(),
             Err(other) => format!("{other:?}"),
         };
-        eprintln!("{}{path} Cannot read, status code {code}", self.transport.url());
+        eprintln!(
+            "{}{path} Cannot read, status code {code}",
+            self.transport.url()
+        );
     }
 
     fn maintail(&mut self, args: &[&str]) {
@@ -530,7 +560,11 @@ impl Session {
                     let _ = out.flush();
                 }
                 Ok(Err(f)) => {
-                    let why = if f.code == faults::NO_FILE { "no log file" } else { "unknown error reading log" };
+                    let why = if f.code == faults::NO_FILE {
+                        "no log file"
+                    } else {
+                        "unknown error reading log"
+                    };
                     say(&format!("supervisord: ERROR ({why})"));
                     self.exit_status = 1;
                 }
@@ -670,10 +704,14 @@ impl Session {
         let Some((added, changed, removed)) = self.reload_config() else {
             return;
         };
-        let wanted: Option<Vec<&str>> = (!args.is_empty() && !args.contains(&"all")).then(|| args.to_vec());
+        let wanted: Option<Vec<&str>> =
+            (!args.is_empty() && !args.contains(&"all")).then(|| args.to_vec());
         if let Some(wanted) = &wanted {
             let active: Vec<String> = match self.call("supervisor.getAllProcessInfo", &[]) {
-                Ok(Ok(Value::Array(infos))) => infos.iter().map(|i| field(i, "group").to_string()).collect(),
+                Ok(Ok(Value::Array(infos))) => infos
+                    .iter()
+                    .map(|i| field(i, "group").to_string())
+                    .collect(),
                 _ => Vec::new(),
             };
             for g in wanted {
@@ -716,7 +754,10 @@ impl Session {
     fn stop_group_for_update(&mut self, group: &str) -> bool {
         match self.call("supervisor.stopProcessGroup", &[Value::str(group)]) {
             Ok(Ok(Value::Array(results))) => {
-                if results.iter().any(|r| int_field(r, "status") as i32 == faults::FAILED) {
+                if results
+                    .iter()
+                    .any(|r| int_field(r, "status") as i32 == faults::FAILED)
+                {
                     say(&format!("{group}: has problems; not removing"));
                     self.exit_status = 1;
                     return false;
@@ -763,7 +804,9 @@ impl Session {
                 Ok(Ok(_)) => say(&format!("{group}: removed process group")),
                 Ok(Err(f)) => {
                     match f.code {
-                        faults::STILL_RUNNING => say(&format!("ERROR: process/group still running: {group}")),
+                        faults::STILL_RUNNING => {
+                            say(&format!("ERROR: process/group still running: {group}"))
+                        }
                         faults::BAD_NAME => say(&format!("ERROR: no such process/group: {group}")),
                         _ => say(&format!("error: {}", f.string)),
                     }
@@ -793,9 +836,17 @@ impl Session {
                 return;
             }
         }
-        let method = if reload { "supervisor.restart" } else { "supervisor.shutdown" };
+        let method = if reload {
+            "supervisor.restart"
+        } else {
+            "supervisor.shutdown"
+        };
         match self.call(method, &[]) {
-            Ok(Ok(_)) => say(if reload { "Restarted supervisord" } else { "Shut down" }),
+            Ok(Ok(_)) => say(if reload {
+                "Restarted supervisord"
+            } else {
+                "Shut down"
+            }),
             Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
                 say("ERROR: already shutting down");
                 if reload {
@@ -804,11 +855,17 @@ impl Session {
             }
             Ok(Err(f)) => self.fault_error(&f),
             Err(TransportError::Refused) => {
-                say(&format!("ERROR: {} refused connection (already shut down?)", self.transport.url()));
+                say(&format!(
+                    "ERROR: {} refused connection (already shut down?)",
+                    self.transport.url()
+                ));
                 self.exit_status = 1;
             }
             Err(TransportError::NoSuchFile) => {
-                say(&format!("ERROR: {} no such file (already shut down?)", self.transport.url()));
+                say(&format!(
+                    "ERROR: {} no such file (already shut down?)",
+                    self.transport.url()
+                ));
                 self.exit_status = 1;
             }
             Err(e) => self.transport_error(&e),
@@ -889,12 +946,17 @@ impl Session {
         };
         std::thread::spawn(move || {
             let mut out = std::io::stdout();
-            let _ = streamer.stream(&path, &mut |data| out.write_all(data).and_then(|()| out.flush()).is_ok());
+            let _ = streamer.stream(&path, &mut |data| {
+                out.write_all(data).and_then(|()| out.flush()).is_ok()
+            });
         });
         let stdin = std::io::stdin();
         for line in stdin.lock().lines() {
             let Ok(line) = line else { break };
-            let sent = self.call("supervisor.sendProcessStdin", &[Value::str(name), Value::String(format!("{line}\n"))]);
+            let sent = self.call(
+                "supervisor.sendProcessStdin",
+                &[Value::str(name), Value::String(format!("{line}\n"))],
+            );
             let running = matches!(
                 self.call("supervisor.getProcessInfo", &[Value::str(name)]),
                 Ok(Ok(ref info)) if field(info, "statename") == "RUNNING"
@@ -978,7 +1040,13 @@ fn help_table() -> Vec<String> {
     for rows in 1..=names.len() {
         let columns = names.len().div_ceil(rows);
         let widths: Vec<usize> = (0..columns)
-            .map(|c| (0..rows).filter_map(|r| names.get(c * rows + r)).map(|n| n.len()).max().unwrap_or(0))
+            .map(|c| {
+                (0..rows)
+                    .filter_map(|r| names.get(c * rows + r))
+                    .map(|n| n.len())
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let total: usize = widths.iter().sum::<usize>() + 2 * (columns.saturating_sub(1));
         if total <= 79 {
@@ -988,7 +1056,9 @@ fn help_table() -> Vec<String> {
                     let cells: Vec<String> = widths
                         .iter()
                         .enumerate()
-                        .filter_map(|(c, width)| names.get(c * rows + r).map(|n| format!("{n:<width$}")))
+                        .filter_map(|(c, width)| {
+                            names.get(c * rows + r).map(|n| format!("{n:<width$}"))
+                        })
                         .collect();
                     cells.join("  ")
                 })

@@ -105,7 +105,10 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
             }
         };
         if seen.contains(&setting) {
-            return usage_error(argv0, &format!("conflicting command line option {}", repr(opt)));
+            return usage_error(
+                argv0,
+                &format!("conflicting command line option {}", repr(opt)),
+            );
         }
         seen.push(setting);
     }
