@@ -1,7 +1,7 @@
 //! supervisorctl's commands, with Supervisor's output lines and exit codes
 //! (spec supervisorctl.md §3–§4).
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::transport::{Transport, TransportError};
@@ -11,15 +11,19 @@ use crate::xmlrpc::{faults, Fault, Value};
 /// assignment wins", as in Supervisor).
 pub struct Session {
     transport: Transport,
+    username: Option<String>,
+    password: Option<String>,
     pub exit_status: i32,
     pub interactive: bool,
     pub prompt: String,
     pub history_file: Option<PathBuf>,
+    /// The last command met an HTTP 401.
+    unauthorized: bool,
 }
 
 type Reply = Result<Result<Value, Fault>, TransportError>;
 
-const COMMANDS: &[&str] = &[
+pub const COMMANDS: &[&str] = &[
     "add", "avail", "clear", "exit", "fg", "maintail", "open", "pid", "quit", "reload", "remove",
     "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update",
     "version",
@@ -59,10 +63,13 @@ impl Session {
     ) -> Result<Session, String> {
         Ok(Session {
             transport: Transport::new(serverurl, username, password)?,
+            username: username.map(str::to_string),
+            password: password.map(str::to_string),
             exit_status: 0,
             interactive,
             prompt,
             history_file: None,
+            unauthorized: false,
         })
     }
 
@@ -77,7 +84,10 @@ impl Session {
         match e {
             TransportError::Refused => say(&format!("{url} refused connection")),
             TransportError::NoSuchFile => say(&format!("{url} no such file")),
-            TransportError::Unauthorized => say("Server requires authentication"),
+            TransportError::Unauthorized => {
+                say("Server requires authentication");
+                self.unauthorized = true;
+            }
             TransportError::Http(code) => say(&format!("error: {url}/RPC2 answered HTTP {code}")),
             TransportError::Io(text) => say(&format!("error: {url}: {text}")),
             TransportError::Protocol(text) => say(&format!("error: {url}: {text}")),
@@ -128,8 +138,27 @@ impl Session {
         }
     }
 
-    /// Run one command line; sets `exit_status`. Returns false to leave the shell.
+    /// Run one command line; sets `exit_status`. Returns false to leave the
+    /// shell. In the interactive shell a 401 asks for credentials and runs
+    /// the line again, until they are accepted or the user gives up.
     pub fn run_line(&mut self, line: &str) -> bool {
+        loop {
+            self.unauthorized = false;
+            let go_on = self.run_line_once(line);
+            if !(self.unauthorized && self.interactive && std::io::stdin().is_terminal()) {
+                return go_on;
+            }
+            let Some((username, password)) = ask_credentials() else {
+                return go_on;
+            };
+            self.transport
+                .set_credentials(Some(&username), Some(&password));
+            self.username = Some(username);
+            self.password = Some(password);
+        }
+    }
+
+    fn run_line_once(&mut self, line: &str) -> bool {
         let words: Vec<&str> = line.split_whitespace().collect();
         let Some((&command, args)) = words.split_first() else {
             return true;
@@ -989,26 +1018,24 @@ impl Session {
         }
     }
 
-    /// The interactive shell: status first, then one command per line.
+    /// The interactive shell (see [`super::shell`]).
     pub fn shell(&mut self) -> i32 {
+        super::shell::run(self)
+    }
+
+    /// The shell starts by showing the status.
+    pub fn status_for_shell(&mut self) {
         self.status(&[]);
-        let stdin = std::io::stdin();
-        let mut lines = stdin.lock();
-        loop {
-            print!("{}> ", self.prompt);
-            let _ = std::io::stdout().flush();
-            let mut line = String::new();
-            match lines.read_line(&mut line) {
-                Ok(0) | Err(_) => {
-                    say("");
-                    return 0;
-                }
-                Ok(_) => {}
-            }
-            if !self.run_line(line.trim_end_matches(['\n', '\r'])) {
-                return 0;
-            }
-        }
+    }
+
+    /// A second connection for tab completion, with the same credentials.
+    pub fn completion_transport(&self) -> Option<Transport> {
+        Transport::new(
+            self.transport.url(),
+            self.username.as_deref(),
+            self.password.as_deref(),
+        )
+        .ok()
     }
 }
 
@@ -1017,6 +1044,40 @@ enum Act {
     Start,
     Stop,
     Signal,
+}
+
+/// `Username:` (echoed) and `Password:` (not echoed) from the terminal; an
+/// empty line after, as Supervisor prints. `None` on EOF or Ctrl-C.
+fn ask_credentials() -> Option<(String, String)> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    let stdin = std::io::stdin();
+    print!("Username:");
+    let _ = std::io::stdout().flush();
+    let mut username = String::new();
+    if stdin.lock().read_line(&mut username).ok()? == 0 {
+        return None;
+    }
+    print!("Password:");
+    let _ = std::io::stdout().flush();
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(saved) = &saved {
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
+    }
+    let mut password = String::new();
+    let read = stdin.lock().read_line(&mut password);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
+    }
+    say("");
+    if read.ok()? == 0 {
+        return None;
+    }
+    Some((
+        username.trim_end_matches(['\n', '\r']).to_string(),
+        password.trim_end_matches(['\n', '\r']).to_string(),
+    ))
 }
 
 /// `%`-encode a name for a streaming URL (`:` and the like stay readable to

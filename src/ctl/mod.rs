@@ -2,6 +2,7 @@
 //! config here; the commands in [`commands`]; the connection in [`transport`].
 
 pub mod commands;
+pub mod shell;
 pub mod transport;
 
 use std::path::PathBuf;
