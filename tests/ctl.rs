@@ -197,8 +197,26 @@ fn cases() -> Vec<(&'static [&'static str], Option<&'static str>, i32)> {
             ),
             0,
         ),
+        (
+            &["signal", "0", "grp:*"],
+            Some("grp:ga: signalled\ngrp:gb: signalled\n"),
+            0,
+        ),
+        (
+            &["avail"],
+            Some(
+                "grp:ga                           in use    auto      999:999\n\
+                 grp:gb                           in use    manual    999:999\n\
+                 idle                             in use    manual    999:999\n\
+                 nofile                           in use    manual    999:999\n\
+                 web                              in use    auto      999:999\n",
+            ),
+            0,
+        ),
         (&["clear", "web"], Some("web: cleared\n"), 0),
         (&["tail", "web"], Some("\n"), 0),
+        (&["pid", "all"], None, 0),
+        (&["maintail", "-40"], None, 0),
         (&["stop", "all"], None, 0),
         (&["status"], None, 3),
         (&["shutdown"], Some("Shut down\n"), 0),
@@ -216,6 +234,16 @@ fn run_table(python: bool) {
         let (out, code) = ctl(&server, args);
         match expected {
             Some(expected) => assert_eq!(out, expected, "{who}: {args:?}"),
+            None if args == ["pid", "all"] => {
+                let pids: Vec<i64> = out.lines().map(|l| l.parse().unwrap()).collect();
+                assert_eq!(pids.len(), 5, "{who}: {out}");
+                assert_eq!(pids.iter().filter(|&&p| p > 0).count(), 3, "{who}: {out}");
+            }
+            None if args == ["maintail", "-40"] => {
+                let log = fs::read(server.dir.path().join("supervisord.log")).unwrap();
+                let tail = String::from_utf8_lossy(&log[log.len() - 40..]).into_owned();
+                assert_eq!(out, format!("{tail}\n"), "{who}");
+            }
             None if args == ["stop", "all"] => {
                 let mut lines: Vec<&str> = out.lines().collect();
                 lines.sort();
@@ -277,6 +305,57 @@ fn our_supervisorctl_against_python_supervisord() {
 #[test]
 fn our_supervisorctl_against_our_supervisord() {
     run_table(false);
+}
+
+#[test]
+fn reread_against_python_supervisord() {
+    let server = Server::start(true);
+    assert_eq!(
+        ctl(&server, &["reread"]),
+        ("No config updates to processes\n".into(), 0)
+    );
+    assert_eq!(ctl(&server, &["update"]), (String::new(), 0));
+}
+
+#[test]
+fn tail_f_streams_until_interrupted() {
+    for python in [false, true] {
+        let server = Server::start(python);
+        let mut child = Command::new(BIN)
+            .arg("ctl")
+            .arg("-c")
+            .arg(&server.conf)
+            .args(["tail", "-f", "web"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut text = Vec::new();
+        let mut buf = [0u8; 1024];
+        let deadline = Instant::now() + SECS(10);
+        while !String::from_utf8_lossy(&text).contains("hello web") {
+            use std::io::Read;
+            assert!(
+                Instant::now() < deadline,
+                "no output: {:?}",
+                String::from_utf8_lossy(&text)
+            );
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "stream ended: {:?}", String::from_utf8_lossy(&text));
+            text.extend_from_slice(&buf[..n]);
+        }
+        assert!(String::from_utf8_lossy(&text).starts_with("==> Press Ctrl-C to exit <==\n"));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let deadline = Instant::now() + SECS(10);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "tail -f ignored Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[test]
