@@ -391,3 +391,47 @@ fn command_line_errors() {
         )
     );
 }
+
+#[test]
+fn fg_forwards_stdin_and_shows_the_output() {
+    let mut d = common::Daemon::start(
+        "[unix_http_server]\nfile={dir}/s.sock\n\
+         [rpcinterface:supervisor]\n\
+         supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+         [supervisorctl]\nserverurl=unix://{dir}/s.sock\n\
+         [program:echo]\ncommand=cat\nstartsecs=0\nstdout_logfile={dir}/echo.log\n",
+    );
+    d.wait_for("success: echo", SECS(10));
+    let mut child = Command::new(BIN)
+        .arg("ctl")
+        .arg("-c")
+        .arg(&d.conf)
+        .args(["fg", "echo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    use std::io::{Read, Write};
+    stdin.write_all(b"hello through fg\n").unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + SECS(10);
+    while !String::from_utf8_lossy(&text).contains("hello through fg") {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            String::from_utf8_lossy(&text)
+        );
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "{:?}", String::from_utf8_lossy(&text));
+        text.extend_from_slice(&buf[..n]);
+    }
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("Exiting foreground"), "{rest:?}");
+    assert!(child.wait().unwrap().success());
+    assert!(d.shutdown().success());
+}

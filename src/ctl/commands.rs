@@ -967,18 +967,19 @@ impl Session {
 
     /// `fg`: stream stdout while stdin lines go to the process.
     fn follow_foreground(&mut self, name: &str) {
-        let url = self.transport.url().to_string();
-        let path = format!("/logtail/{}/stdout", percent_encode(name));
-        let streamer = match Transport::new(&url, None, None) {
-            Ok(t) => t,
-            Err(_) => return,
-        };
-        std::thread::spawn(move || {
-            let mut out = std::io::stdout();
-            let _ = streamer.stream(&path, &mut |data| {
-                out.write_all(data).and_then(|()| out.flush()).is_ok()
+        // Both channels, each on a connection of its own, as Supervisor does.
+        for channel in ["stdout", "stderr"] {
+            let path = format!("/logtail/{}/{channel}", percent_encode(name));
+            let Some(streamer) = self.completion_transport() else {
+                return;
+            };
+            std::thread::spawn(move || {
+                let mut out = std::io::stdout();
+                let _ = streamer.stream(&path, &mut |data| {
+                    out.write_all(data).and_then(|()| out.flush()).is_ok()
+                });
             });
-        });
+        }
         let stdin = std::io::stdin();
         for line in stdin.lock().lines() {
             let Ok(line) = line else { break };
