@@ -50,7 +50,11 @@ const WAITING_REPORT_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
 pub struct Supervisor {
-    pub groups: Vec<Group>,
+    /// Every group ever added; a removed group leaves an empty slot, so the
+    /// keys of the others (held by pids, pipes and log files) stay valid.
+    slots: Vec<Option<Group>>,
+    /// The active slots in start order: ascending (priority, name).
+    order: Vec<usize>,
     pids: HashMap<i32, Key>,
     phase: Phase,
     last_waiting_report: Option<Instant>,
@@ -59,20 +63,59 @@ pub struct Supervisor {
 impl Supervisor {
     /// The table for `config`: every process STOPPED, nothing started yet.
     pub fn new(config: &config::Config) -> Supervisor {
-        let groups = config
-            .groups
-            .iter()
-            .map(|g| Group {
-                config: g.clone(),
-                processes: g.processes.iter().cloned().map(Process::new).collect(),
-            })
-            .collect();
-        Supervisor {
-            groups,
+        let mut table = Supervisor {
+            slots: Vec::new(),
+            order: Vec::new(),
             pids: HashMap::new(),
             phase: Phase::Running,
             last_waiting_report: None,
+        };
+        for group in &config.groups {
+            table.add_group(group.clone());
         }
+        table
+    }
+
+    /// Activate a group (its processes STOPPED, autostart then applies).
+    pub fn add_group(&mut self, config: config::ProcessGroup) -> usize {
+        let processes = config.processes.iter().cloned().map(Process::new).collect();
+        self.slots.push(Some(Group { config, processes }));
+        self.reorder();
+        self.slots.len() - 1
+    }
+
+    /// Deactivate a group; the caller checked that its processes are stopped.
+    pub fn remove_group(&mut self, index: usize) {
+        self.slots[index] = None;
+        self.reorder();
+    }
+
+    fn reorder(&mut self) {
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots[i].is_some())
+            .collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.group(a).config, &self.group(b).config);
+            (a.priority, &a.name).cmp(&(b.priority, &b.name))
+        });
+        self.order = order;
+    }
+
+    /// The active groups in start order, with their slot numbers.
+    pub fn groups(&self) -> impl Iterator<Item = (usize, &Group)> {
+        self.order.iter().map(|&i| (i, self.group(i)))
+    }
+
+    /// An active group by slot number.
+    pub fn group(&self, index: usize) -> &Group {
+        self.slots[index].as_ref().expect("an active group")
+    }
+
+    /// The slot of the active group called `name`.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups()
+            .find(|(_, g)| g.config.name == name)
+            .map(|(i, _)| i)
     }
 
     pub fn phase(&self) -> Phase {
@@ -80,18 +123,19 @@ impl Supervisor {
     }
 
     pub fn process(&self, key: Key) -> &Process {
-        &self.groups[key.group].processes[key.process]
+        &self.group(key.group).processes[key.process]
     }
 
     pub fn process_mut(&mut self, key: Key) -> &mut Process {
-        &mut self.groups[key.group].processes[key.process]
+        &mut self.slots[key.group]
+            .as_mut()
+            .expect("an active group")
+            .processes[key.process]
     }
 
     /// Every process, in start order.
     pub fn keys(&self) -> Vec<Key> {
-        self.groups
-            .iter()
-            .enumerate()
+        self.groups()
             .flat_map(|(g, group)| {
                 (0..group.processes.len()).map(move |p| Key {
                     group: g,
@@ -133,9 +177,8 @@ impl Supervisor {
 
     /// Whether every process is in a stopped state.
     pub fn all_stopped(&self) -> bool {
-        self.groups
-            .iter()
-            .flat_map(|g| &g.processes)
+        self.groups()
+            .flat_map(|(_, g)| &g.processes)
             .all(|p| p.state().is_stopped())
     }
 
@@ -162,8 +205,8 @@ impl Supervisor {
     /// time and waits a tick between them).
     fn stop_wave(&mut self, now: Now, actions: &mut Vec<(Key, Action)>) {
         let Some(wave) = self
-            .groups
-            .iter()
+            .groups()
+            .map(|(_, g)| g)
             .filter(|g| g.processes.iter().any(|p| !p.state().is_stopped()))
             .map(|g| g.config.priority)
             .max()
@@ -171,7 +214,7 @@ impl Supervisor {
             return;
         };
         for key in self.keys() {
-            if self.groups[key.group].config.priority != wave {
+            if self.group(key.group).config.priority != wave {
                 continue;
             }
             let process = self.process_mut(key);
@@ -218,9 +261,8 @@ impl Supervisor {
     pub fn deadline(&self) -> Option<Instant> {
         let may_start = self.may_start();
         let processes = self
-            .groups
-            .iter()
-            .flat_map(|g| &g.processes)
+            .groups()
+            .flat_map(|(_, g)| &g.processes)
             .filter_map(|p| p.deadline(may_start))
             .min();
         let report = match self.phase {

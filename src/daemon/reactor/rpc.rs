@@ -399,15 +399,12 @@ impl Reactor {
             None => (name, Some(name)),
         };
         let bad = || fault(faults::BAD_NAME, Some(name));
-        let g = self
-            .table
-            .groups
-            .iter()
-            .position(|group| group.config.name == group_name)
-            .ok_or_else(bad)?;
+        let g = self.table.group_index(group_name).ok_or_else(bad)?;
         match process_name {
             None => Ok(Target::Group(g)),
-            Some(p) => self.table.groups[g]
+            Some(p) => self
+                .table
+                .group(g)
                 .processes
                 .iter()
                 .position(|process| process.config.name == p)
@@ -424,15 +421,13 @@ impl Reactor {
     /// A plain group name (group methods do not take `group:*`).
     fn group_named(&self, name: &str) -> Result<usize, Fault> {
         self.table
-            .groups
-            .iter()
-            .position(|g| g.config.name == name)
+            .group_index(name)
             .ok_or_else(|| fault(faults::BAD_NAME, Some(name)))
     }
 
     /// The processes of a group, by process priority (config order for ties).
     fn group_keys(&self, group: usize) -> Vec<Key> {
-        let mut keys: Vec<Key> = (0..self.table.groups[group].processes.len())
+        let mut keys: Vec<Key> = (0..self.table.group(group).processes.len())
             .map(|process| Key { group, process })
             .collect();
         keys.sort_by_key(|k| self.table.process(*k).config.priority);
@@ -441,7 +436,9 @@ impl Reactor {
 
     /// Every process: groups by priority (the table's order), then process priority.
     fn keys_in_priority_order(&self) -> Vec<Key> {
-        (0..self.table.groups.len())
+        let groups: Vec<usize> = self.table.groups().map(|(g, _)| g).collect();
+        groups
+            .into_iter()
             .flat_map(|g| self.group_keys(g))
             .collect()
     }
@@ -463,7 +460,7 @@ impl Reactor {
 
     fn all_config_info(&self) -> Value {
         let mut infos: Vec<(String, Value)> = Vec::new();
-        for (g, group) in self.table.groups.iter().enumerate() {
+        for (g, group) in self.table.groups() {
             for (i, process) in group.processes.iter().enumerate() {
                 let key = Key {
                     group: g,
