@@ -82,6 +82,17 @@ impl Outputs {
         }
         self.auto_files.clear();
         self.rotation_warned.clear();
+        self.add_auto_files(config, table, log);
+    }
+
+    /// AUTO log files for processes of a group added at run time (no cleanup).
+    pub fn add_auto_files(
+        &mut self,
+        config: &Config,
+        table: &[(Key, &config::Process)],
+        log: &mut MainLog,
+    ) {
+        let s = &config.supervisord;
         for &(key, process) in table {
             let wanted = [
                 ("stdout", process.stdout.logfile == LogTarget::Auto),

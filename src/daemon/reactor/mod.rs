@@ -106,6 +106,8 @@ pub struct Reactor {
     /// signal, a request): run `advance` even if no deadline passed.
     dirty: bool,
     pending_config: Option<Config>,
+    /// The configuration read by the last `reloadConfig`, for `addProcessGroup`.
+    parsed: Option<Config>,
     stragglers: Option<Stragglers>,
     pid1: bool,
 }
@@ -150,6 +152,7 @@ impl Reactor {
             snapshot_stale: true,
             dirty: true,
             pending_config: None,
+            parsed: None,
             stragglers: None,
             pid1: reap::is_pid1(),
         })
@@ -513,7 +516,9 @@ impl Reactor {
                     self.pending_config = None;
                     self.dirty = true;
                 }
-                SIGHUP => self.restart_request(),
+                SIGHUP => {
+                    let _ = self.restart_request();
+                }
                 SIGUSR2 => {
                     self.log.log(
                         LogLevel::Info,
@@ -563,13 +568,13 @@ impl Reactor {
     /// SIGHUP: re-read the config first; only a config that loads replaces
     /// the running one (Supervisor stops everything and then exits 2 when
     /// the new file is broken).
-    fn restart_request(&mut self) {
+    fn restart_request(&mut self) -> Result<(), String> {
         if let Phase::Stopping { restart: false } = self.table.phase() {
             self.log.log(
                 LogLevel::Warn,
                 "ignored SIGHUP indicating restart request (shutdown in progress)",
             );
-            return;
+            return Ok(());
         }
         self.log
             .log(LogLevel::Warn, "received SIGHUP indicating restart request");
@@ -578,15 +583,19 @@ impl Reactor {
                 self.pending_config = Some(config);
                 self.table.begin_stop(true);
                 self.dirty = true;
+                Ok(())
             }
-            Err(e) => self.log.log(
-                LogLevel::Error,
-                &format!(
-                    "not restarting: the configuration {} does not load, so the running \
-                     configuration stays in effect: {e}",
-                    self.source.file.display()
-                ),
-            ),
+            Err(e) => {
+                self.log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "not restarting: the configuration {} does not load, so the running \
+                         configuration stays in effect: {e}",
+                        self.source.file.display()
+                    ),
+                );
+                Err(e.0)
+            }
         }
     }
 

@@ -374,18 +374,103 @@ impl Reactor {
                 self.dirty = true;
                 done(Ok(Value::Bool(true)))
             }
-            "supervisor.restart" => {
-                self.restart_request();
-                done(Ok(Value::Bool(true)))
-            }
-            "supervisor.reloadConfig"
-            | "supervisor.addProcessGroup"
-            | "supervisor.removeProcessGroup" => done(Err(fault(
-                faults::FAILED,
-                Some("reread/update are not supported by this supervisord yet; use restart"),
-            ))),
+            "supervisor.restart" => done(
+                // A config that does not load changes nothing, and says why.
+                self.restart_request()
+                    .map(|()| Value::Bool(true))
+                    .map_err(|e| fault(faults::CANT_REREAD, Some(&e))),
+            ),
+            "supervisor.reloadConfig" => done(self.reload_config()),
+            "supervisor.addProcessGroup" => done(p.string(0).and_then(|n| self.add_group(n))),
+            "supervisor.removeProcessGroup" => done(p.string(0).and_then(|n| self.remove_group(n))),
             _ => done(Err(fault(faults::UNKNOWN_METHOD, None))),
         }
+    }
+
+    /// Re-read the config file (not applying it): `[[added, changed, removed]]`.
+    fn reload_config(&mut self) -> Answer {
+        let new = crate::config::load(
+            &self.source.file,
+            &self.source.overrides,
+            &crate::config::Host::current(),
+        )
+        .map_err(|e| fault(faults::CANT_REREAD, Some(&e.0)))?;
+        let active: Vec<&crate::config::ProcessGroup> =
+            self.table.groups().map(|(_, g)| &g.config).collect();
+        let names = |groups: Vec<&str>| Value::Array(groups.into_iter().map(Value::str).collect());
+        let added: Vec<&str> = new
+            .groups
+            .iter()
+            .filter(|g| !active.iter().any(|a| a.name == g.name))
+            .map(|g| g.name.as_str())
+            .collect();
+        let changed: Vec<&str> = new
+            .groups
+            .iter()
+            .filter(|g| active.iter().any(|a| a.name == g.name && *a != *g))
+            .map(|g| g.name.as_str())
+            .collect();
+        let removed: Vec<&str> = active
+            .iter()
+            .filter(|a| !new.groups.iter().any(|g| g.name == a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        let answer = Value::Array(vec![Value::Array(vec![
+            names(added),
+            names(changed),
+            names(removed),
+        ])]);
+        self.parsed = Some(new);
+        Ok(answer)
+    }
+
+    /// Activate a group of the last re-read configuration.
+    fn add_group(&mut self, name: &str) -> Answer {
+        let config = self.parsed.as_ref().unwrap_or(&self.config);
+        let group = config
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .cloned()
+            .ok_or_else(|| fault(faults::BAD_NAME, Some(name)))?;
+        if self.table.group_index(name).is_some() {
+            return Err(fault(faults::ALREADY_ADDED, Some(name)));
+        }
+        let index = self.table.add_group(group);
+        let processes: Vec<(Key, &crate::config::Process)> =
+            (0..self.table.group(index).processes.len())
+                .map(|process| {
+                    let key = Key {
+                        group: index,
+                        process,
+                    };
+                    (key, &self.table.process(key).config)
+                })
+                .collect();
+        self.outputs
+            .add_auto_files(&self.config, &processes, &mut self.log);
+        self.dirty = true;
+        Ok(Value::Bool(true))
+    }
+
+    /// Deactivate a group whose processes are all stopped.
+    fn remove_group(&mut self, name: &str) -> Answer {
+        let index = self
+            .table
+            .group_index(name)
+            .ok_or_else(|| fault(faults::BAD_NAME, Some(name)))?;
+        if self
+            .table
+            .group(index)
+            .processes
+            .iter()
+            .any(|p| !p.state().is_stopped())
+        {
+            return Err(fault(faults::STILL_RUNNING, Some(name)));
+        }
+        self.table.remove_group(index);
+        self.dirty = true;
+        Ok(Value::Bool(true))
     }
 
     fn rpc_interface_enabled(&self) -> bool {
@@ -460,18 +545,38 @@ impl Reactor {
 
     fn all_config_info(&self) -> Value {
         let mut infos: Vec<(String, Value)> = Vec::new();
+        // Active groups, then those only in the last re-read config (`avail`).
+        let mut entries: Vec<(
+            Option<Key>,
+            &crate::config::ProcessGroup,
+            &crate::config::Process,
+        )> = Vec::new();
         for (g, group) in self.table.groups() {
             for (i, process) in group.processes.iter().enumerate() {
-                let key = Key {
-                    group: g,
-                    process: i,
-                };
-                let c = &process.config;
+                entries.push((
+                    Some(Key {
+                        group: g,
+                        process: i,
+                    }),
+                    &group.config,
+                    &process.config,
+                ));
+            }
+        }
+        if let Some(parsed) = &self.parsed {
+            for group in &parsed.groups {
+                if self.table.group_index(&group.name).is_none() {
+                    entries.extend(group.processes.iter().map(|p| (None, group, p)));
+                }
+            }
+        }
+        for (key, group_config, c) in entries {
+            {
+                let inuse = key.is_some();
                 let none_or = |v: Option<String>| Value::String(v.unwrap_or_else(|| "none".into()));
                 let logfile = |target: &LogTarget, stderr: bool| match target {
                     LogTarget::Auto => Value::String(
-                        self.outputs
-                            .log_path(key, c, stderr)
+                        key.and_then(|key| self.outputs.log_path(key, c, stderr))
                             .map_or_else(|| "auto".into(), |p| p.display().to_string()),
                     ),
                     LogTarget::Path(p) => Value::String(p.display().to_string()),
@@ -492,8 +597,8 @@ impl Reactor {
                         Value::Array(c.exitcodes.iter().map(|&e| Value::Int(e.into())).collect()),
                     ),
                     ("group".into(), Value::str(&c.group)),
-                    ("group_prio".into(), Value::Int(group.config.priority)),
-                    ("inuse".into(), Value::Bool(true)),
+                    ("group_prio".into(), Value::Int(group_config.priority)),
+                    ("inuse".into(), Value::Bool(inuse)),
                     ("killasgroup".into(), Value::Bool(c.killasgroup)),
                     ("name".into(), Value::str(&c.name)),
                     ("process_prio".into(), Value::Int(c.priority)),
