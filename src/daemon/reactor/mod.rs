@@ -65,6 +65,12 @@ pub fn install_signals() -> io::Result<Signals> {
     Ok(signals)
 }
 
+/// An event for listener pools (events.md).
+pub(super) enum Event {
+    ProcessGroupAdded(String),
+    ProcessGroupRemoved(String),
+}
+
 /// Where to find the config again on SIGHUP.
 pub struct Source {
     pub file: PathBuf,
@@ -156,6 +162,33 @@ impl Reactor {
             stragglers: None,
             pid1: reap::is_pid1(),
         })
+    }
+
+    /// Raise an event. Listener pools (which will deliver it) do not exist
+    /// yet; until then an event is traced in the main log at debug level.
+    fn raise(&mut self, event: Event) {
+        let (name, payload) = match &event {
+            Event::ProcessGroupAdded(group) => {
+                ("PROCESS_GROUP_ADDED", format!("groupname:{group}"))
+            }
+            Event::ProcessGroupRemoved(group) => {
+                ("PROCESS_GROUP_REMOVED", format!("groupname:{group}"))
+            }
+        };
+        self.log
+            .log(LogLevel::Debug, &format!("event {name} {payload}"));
+    }
+
+    /// Every active group was just created (startup, restart).
+    fn raise_groups_added(&mut self) {
+        let names: Vec<String> = self
+            .table
+            .groups()
+            .map(|(_, g)| g.config.name.clone())
+            .collect();
+        for name in names {
+            self.raise(Event::ProcessGroupAdded(name));
+        }
     }
 
     /// Start serving HTTP on sockets bound at startup.
@@ -349,6 +382,7 @@ impl Reactor {
     pub fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(256);
         self.create_auto_files();
+        self.raise_groups_added();
         loop {
             let now = Now::current();
             if self.outputs.deadline().is_some_and(|d| d <= now.mono) {
@@ -679,6 +713,7 @@ impl Reactor {
             }
         }
         self.create_auto_files();
+        self.raise_groups_added();
     }
 }
 

@@ -449,6 +449,7 @@ impl Reactor {
                 .collect();
         self.outputs
             .add_auto_files(&self.config, &processes, &mut self.log);
+        self.raise(super::Event::ProcessGroupAdded(name.to_string()));
         self.dirty = true;
         Ok(Value::Bool(true))
     }
@@ -469,6 +470,7 @@ impl Reactor {
             return Err(fault(faults::STILL_RUNNING, Some(name)));
         }
         self.table.remove_group(index);
+        self.raise(super::Event::ProcessGroupRemoved(name.to_string()));
         self.dirty = true;
         Ok(Value::Bool(true))
     }
