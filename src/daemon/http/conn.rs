@@ -293,7 +293,13 @@ pub(super) fn serve(conn: Conn, site: &Site) {
     let mut writer = ConnRef(conn.clone());
     loop {
         let after = match read_head(&mut reader) {
-            Ok(head) => handle(site, &head, &mut reader, &mut writer),
+            Ok(head) => {
+                // Streams never end by themselves; stopping must not wait for them.
+                let streaming =
+                    head.target.starts_with("/logtail") || head.target.starts_with("/mainlogtail");
+                let _busy = (!streaming).then(|| site.shared.busy());
+                handle(site, &head, &mut reader, &mut writer)
+            }
             Err(HeadError::Eof | HeadError::Broken) => After::Close,
             Err(HeadError::Bad(status)) => {
                 let response = pages::error(1, status, Persist::Close, &[], true);

@@ -169,6 +169,8 @@ impl Listeners {
         let shared = Arc::new(Shared {
             backend,
             stopping: AtomicBool::new(false),
+            busy: Mutex::new(0),
+            idle: std::sync::Condvar::new(),
             registry: Mutex::new(Registry::default()),
             streams: AtomicUsize::new(0),
             pool: Pool::new(),
@@ -203,6 +205,19 @@ impl Drop for Listeners {
     }
 }
 
+/// A request being answered (see `Shared::busy`).
+struct Busy<'a>(&'a Shared);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.0.busy.lock().unwrap_or_else(|e| e.into_inner());
+        *busy -= 1;
+        if *busy == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
+
 /// The running HTTP servers. Dropping it stops them too.
 pub struct Servers {
     shared: Arc<Shared>,
@@ -228,6 +243,10 @@ struct Site {
 struct Shared {
     backend: Arc<dyn Backend>,
     stopping: AtomicBool,
+    /// Requests being answered (streams excluded): stopping waits for them,
+    /// so that an answer like shutdown's `true` still reaches its client.
+    busy: Mutex<usize>,
+    idle: std::sync::Condvar,
     registry: Mutex<Registry>,
     streams: AtomicUsize,
     pool: Pool,
@@ -335,6 +354,12 @@ impl Servers {
             running.acceptor.join();
         }
         self.shared.pool.stop();
+        // Let answers being written finish, for a moment at most.
+        let busy = self.shared.busy.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .shared
+            .idle
+            .wait_timeout_while(busy, std::time::Duration::from_secs(2), |n| *n > 0);
         let registry = self.shared.lock_registry();
         for conn in registry.open.values() {
             conn.shutdown(Shutdown::Both);
@@ -349,6 +374,12 @@ impl Drop for Servers {
 }
 
 impl Shared {
+    /// Count a request as being answered until the guard drops.
+    fn busy(&self) -> Busy<'_> {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Busy(self)
+    }
+
     fn lock_registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -164,6 +164,33 @@ impl Reactor {
         })
     }
 
+    /// At exit: answer what is still waiting (the daemon is going away),
+    /// then stop the servers, which lets answers being written finish.
+    fn close_servers(&mut self) {
+        for (_, reply) in std::mem::take(&mut self.waiting) {
+            let _ = reply.send(bridge::encode(Err(crate::xmlrpc::Fault::named(
+                crate::xmlrpc::faults::SHUTDOWN_STATE,
+                None,
+            ))));
+        }
+        while let Ok(message) = self.bridge.try_recv() {
+            match message {
+                bridge::Message::Call { reply, .. } => {
+                    let _ = reply.send(bridge::Response::Now(Err(crate::xmlrpc::Fault::named(
+                        crate::xmlrpc::faults::SHUTDOWN_STATE,
+                        None,
+                    ))));
+                }
+                bridge::Message::LogFile { reply, .. } => {
+                    let _ = reply.send(None);
+                }
+            }
+        }
+        if let Some(servers) = self.servers.take() {
+            servers.stop();
+        }
+    }
+
     /// Raise an event. Listener pools (which will deliver it) do not exist
     /// yet; until then an event is traced in the main log at debug level.
     fn raise(&mut self, event: Event) {
@@ -402,9 +429,7 @@ impl Reactor {
                 self.publish_snapshot();
             }
             if self.finish_stop_if_done(now) {
-                if let Some(servers) = self.servers.take() {
-                    servers.stop();
-                }
+                self.close_servers();
                 return 0;
             }
             let stdin_retry = (!self.stdin_backlog.is_empty())
