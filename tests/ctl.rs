@@ -5,7 +5,7 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,31 +13,8 @@ use common::BIN;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-/// The virtualenv with supervisor==4.3.0 (see tests/interop.rs).
 fn venv() -> PathBuf {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let venv = target.join("interop-venv");
-    if !venv.join("bin/supervisord").exists() {
-        fs::create_dir_all(&target).unwrap();
-        let lock = fs::File::create(target.join("interop-venv.lock")).unwrap();
-        let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .unwrap();
-        if !venv.join("bin/supervisord").exists() {
-            assert!(Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap()
-                .success());
-            assert!(Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "supervisor==4.3.0"])
-                .status()
-                .unwrap()
-                .success());
-        }
-    }
-    venv
+    common::python_venv()
 }
 
 const PROGRAMS: &str =
@@ -109,17 +86,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + SECS(20);
-        while let Ok(None) = self.child.try_wait() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.wait();
+        common::terminate(&mut self.child);
     }
 }
 

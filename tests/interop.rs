@@ -16,36 +16,8 @@ use common::{wait_until, Daemon};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-/// The virtualenv with supervisor==4.3.0, created once (under a file lock,
-/// since tests run in parallel).
 fn venv() -> PathBuf {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let venv = target.join("interop-venv");
-    if venv.join("bin/supervisorctl").exists() {
-        return venv;
-    }
-    fs::create_dir_all(&target).unwrap();
-    let lock = fs::File::create(target.join("interop-venv.lock")).unwrap();
-    let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .unwrap();
-    if !venv.join("bin/supervisorctl").exists() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "supervisor==4.3.0"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "could not install supervisor==4.3.0 into {}",
-            venv.display()
-        );
-    }
-    venv
+    common::python_venv()
 }
 
 /// A daemon with a unix socket, the RPC interface and a [supervisorctl] section.

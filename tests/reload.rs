@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use common::BIN;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
 fn venv() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/interop-venv")
+    common::python_venv()
 }
 
 const BEFORE: &str = "[program:keep]\ncommand=sleep 101\nstartsecs=0\n\
@@ -129,16 +129,7 @@ impl Setup {
 
 impl Drop for Setup {
     fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.daemon.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + SECS(20);
-        while let Ok(None) = self.daemon.try_wait() {
-            if Instant::now() > deadline {
-                let _ = self.daemon.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::terminate(&mut self.daemon);
     }
 }
 

@@ -175,3 +175,52 @@ pub fn wait_until(what: &str, limit: Duration, test: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The virtualenv with Python Supervisor 4.3.0 for interop tests, created
+/// on first use (under a file lock: test binaries run in parallel).
+/// `tests/run.sh` creates it up front.
+pub fn python_venv() -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let venv = target.join("interop-venv");
+    let ready = || venv.join("bin/supervisorctl").exists();
+    if ready() {
+        return venv;
+    }
+    fs::create_dir_all(&target).unwrap();
+    let lock = fs::File::create(target.join("interop-venv.lock")).unwrap();
+    let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    if !ready() {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "supervisor==4.3.0"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "could not install supervisor==4.3.0 into {}",
+            venv.display()
+        );
+    }
+    venv
+}
+
+/// SIGTERM a daemon we started and wait for it (SIGKILL after 20 s).
+pub fn terminate(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Ok(None) = child.try_wait() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.wait();
+}
