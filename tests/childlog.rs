@@ -337,23 +337,7 @@ fn a_full_disk_loses_nothing_and_output_resumes_when_space_is_back() {
     );
     assert!(log.contains("is writable again; nothing was lost"), "{log}");
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + SECS(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "supervisord did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success());
+    assert!(common::sigterm_and_wait(&mut child, SECS(20)).success());
 }
 
 #[test]

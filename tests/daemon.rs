@@ -487,23 +487,7 @@ fn minfds_raises_the_open_files_limit() {
         .find(|l| l.starts_with("Max open files"))
         .unwrap();
     assert_eq!(line.split_whitespace().nth(3), Some("600"), "{line}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + SECS(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "supervisord did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success());
+    assert!(common::sigterm_and_wait(&mut child, SECS(10)).success());
 }
 
 #[test]

@@ -104,6 +104,21 @@ impl Session {
         self.exit_status = 1;
     }
 
+    /// The value of a call, or `None` after reporting its fault or error.
+    fn value(&mut self, reply: Reply) -> Option<Value> {
+        match reply {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(f)) => {
+                self.fault_error(&f);
+                None
+            }
+            Err(e) => {
+                self.transport_error(&e);
+                None
+            }
+        }
+    }
+
     /// `getVersion` before a command: false (and a message) when the server
     /// cannot be used.
     fn upcheck(&mut self) -> bool {
@@ -430,10 +445,9 @@ impl Session {
             return;
         }
         if args.is_empty() {
-            match self.call("supervisor.getPID", &[]) {
-                Ok(Ok(v)) => say(&v.as_int().unwrap_or(0).to_string()),
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
+            let reply = self.call("supervisor.getPID", &[]);
+            if let Some(pid) = self.value(reply) {
+                say(&pid.as_int().unwrap_or(0).to_string());
             }
             return;
         }
@@ -753,57 +767,46 @@ impl Session {
         let included = |g: &String| wanted.as_ref().is_none_or(|w| w.contains(&g.as_str()));
         for group in removed.iter().filter(|g| included(g)) {
             if self.stop_group_for_update(group) {
-                match self.call("supervisor.removeProcessGroup", &[Value::str(group)]) {
-                    Ok(Ok(_)) => say(&format!("{group}: removed process group")),
-                    Ok(Err(f)) => self.fault_error(&f),
-                    Err(e) => self.transport_error(&e),
+                let reply = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
+                if self.value(reply).is_some() {
+                    say(&format!("{group}: removed process group"));
                 }
             }
         }
         for group in changed.iter().filter(|g| included(g)) {
             if self.stop_group_for_update(group) {
                 let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
-                match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
-                    Ok(Ok(_)) => say(&format!("{group}: updated process group")),
-                    Ok(Err(f)) => self.fault_error(&f),
-                    Err(e) => self.transport_error(&e),
+                let reply = self.call("supervisor.addProcessGroup", &[Value::str(group)]);
+                if self.value(reply).is_some() {
+                    say(&format!("{group}: updated process group"));
                 }
             }
         }
         for group in added.iter().filter(|g| included(g)) {
-            match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
-                Ok(Ok(_)) => say(&format!("{group}: added process group")),
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
+            let reply = self.call("supervisor.addProcessGroup", &[Value::str(group)]);
+            if self.value(reply).is_some() {
+                say(&format!("{group}: added process group"));
             }
         }
     }
 
     /// Stop a group before removing it; false when something failed.
     fn stop_group_for_update(&mut self, group: &str) -> bool {
-        match self.call("supervisor.stopProcessGroup", &[Value::str(group)]) {
-            Ok(Ok(Value::Array(results))) => {
-                if results
-                    .iter()
-                    .any(|r| int_field(r, "status") as i32 == faults::FAILED)
-                {
-                    say(&format!("{group}: has problems; not removing"));
-                    self.exit_status = 1;
-                    return false;
-                }
-                say(&format!("{group}: stopped"));
-                true
-            }
-            Ok(Ok(_)) => true,
-            Ok(Err(f)) => {
-                self.fault_error(&f);
-                false
-            }
-            Err(e) => {
-                self.transport_error(&e);
-                false
-            }
+        let reply = self.call("supervisor.stopProcessGroup", &[Value::str(group)]);
+        let Some(value) = self.value(reply) else {
+            return false;
+        };
+        let results = value.as_array().unwrap_or(&[]);
+        if results
+            .iter()
+            .any(|r| int_field(r, "status") as i32 == faults::FAILED)
+        {
+            say(&format!("{group}: has problems; not removing"));
+            self.exit_status = 1;
+            return false;
         }
+        say(&format!("{group}: stopped"));
+        true
     }
 
     fn add(&mut self, args: &[&str]) {
@@ -908,10 +911,9 @@ impl Session {
         if !self.upcheck() {
             return;
         }
-        match self.call("supervisor.getSupervisorVersion", &[]) {
-            Ok(Ok(v)) => say(v.as_str().unwrap_or("")),
-            Ok(Err(f)) => self.fault_error(&f),
-            Err(e) => self.transport_error(&e),
+        let reply = self.call("supervisor.getSupervisorVersion", &[]);
+        if let Some(version) = self.value(reply) {
+            say(version.as_str().unwrap_or(""));
         }
     }
 

@@ -224,3 +224,21 @@ pub fn terminate(child: &mut Child) {
     }
     let _ = child.wait();
 }
+
+/// SIGTERM a supervisord we started and wait for its exit status; fail the
+/// test if it takes longer than `limit`.
+pub fn sigterm_and_wait(child: &mut Child, limit: Duration) -> ExitStatus {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "supervisord did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
