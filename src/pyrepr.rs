@@ -44,6 +44,36 @@ pub fn repr(s: &str) -> String {
     out
 }
 
+/// Quote `bytes` the way Python's `repr(bytes)` does: `b'...'`, with the
+/// same choice of quote as for strings and `\xNN` for every byte outside
+/// printable ASCII.
+pub fn repr_bytes(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(bytes.len() + 3);
+    out.push('b');
+    out.push(char::from(quote));
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(char::from(quote));
+    out
+}
+
 /// Python's `str.isprintable()` for one character, close enough for messages:
 /// control characters, separators other than the space, and the common
 /// invisible format characters are not printable.
@@ -69,7 +99,15 @@ fn is_printable(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::repr;
+    use super::{repr, repr_bytes};
+
+    #[test]
+    fn bytes_repr_escapes_like_python() {
+        // Python: repr(b"bad\xff\n") == "b'bad\\xff\\n'"
+        assert_eq!(repr_bytes(b"bad\xff\n"), r"b'bad\xff\n'");
+        assert_eq!(repr_bytes(b"it's"), r#"b"it's""#);
+        assert_eq!(repr_bytes(b"'\"\\"), r#"b'\'"\\'"#);
+    }
 
     #[test]
     fn plain_text_gets_single_quotes() {

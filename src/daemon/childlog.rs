@@ -429,6 +429,8 @@ pub struct ChannelLog {
     strip: Option<AnsiStripper>,
     pub destination: Destination,
     syslog: bool,
+    /// Every chunk also becomes a PROCESS_LOG event.
+    events_enabled: bool,
     /// Reused for stripped and formatted bytes.
     scratch: Vec<u8>,
 }
@@ -440,6 +442,8 @@ pub struct Fed {
     pub messages: Vec<(LogLevel, String)>,
     /// PROCESS_COMMUNICATION payloads.
     pub communications: Vec<Vec<u8>>,
+    /// Chunks for PROCESS_LOG events.
+    pub log_events: Vec<Vec<u8>>,
     /// Lines for syslog, already prefixed with the process name.
     pub syslog_lines: Vec<String>,
 }
@@ -450,6 +454,7 @@ impl ChannelLog {
         channel: &'static str,
         destination: Destination,
         capture_maxbytes: i64,
+        events_enabled: bool,
         strip_ansi: bool,
         syslog: bool,
     ) -> ChannelLog {
@@ -463,6 +468,7 @@ impl ChannelLog {
             strip: strip_ansi.then(AnsiStripper::default),
             destination,
             syslog,
+            events_enabled,
             scratch: Vec::new(),
         }
     }
@@ -523,6 +529,10 @@ impl ChannelLog {
                     if debug_copy {
                         fed.messages.push(self.debug_copy(&bytes));
                     }
+                    // Supervisor sends captured output as PROCESS_LOG too.
+                    if self.events_enabled {
+                        fed.log_events.push(bytes);
+                    }
                 }
                 Piece::Communication(payload) => {
                     fed.messages.push((
@@ -554,6 +564,9 @@ impl ChannelLog {
         };
         if debug_copy {
             fed.messages.push(self.debug_copy(bytes));
+        }
+        if self.events_enabled && !bytes.is_empty() {
+            fed.log_events.push(bytes.to_vec());
         }
         if self.syslog {
             let text = String::from_utf8_lossy(bytes);

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod childlog;
 pub mod cli;
+pub mod events;
 pub mod http;
 pub mod mainlog;
 pub mod outputs;
@@ -14,6 +15,7 @@ pub mod reap;
 pub mod rotate;
 pub mod spawn;
 pub mod startup;
+pub mod stdin;
 pub mod supervisor;
 pub mod syslog;
 

@@ -27,14 +27,37 @@ const READ_CHUNK: usize = 128 * 1024;
 const PIPE_SIZE: i32 = 1 << 20;
 
 struct OutputPipe {
-    /// Whose output this is.
+    /// Whose output this is, and which spawn of it.
     key: Key,
+    pid: i32,
+    /// An event listener's stdout: its bytes are also protocol.
+    listener: bool,
     /// The parent's end of the pipe; `None` once EOF was read (the log may
     /// still hold a backlog to write).
     file: Option<std::fs::File>,
     log: ChannelLog,
     /// Not read while the destination's backlog is over the limit.
     paused: bool,
+}
+
+/// What output produced for the event system.
+#[derive(Debug)]
+pub struct Emitted {
+    pub key: Key,
+    /// The spawn that wrote it.
+    pub pid: i32,
+    pub stderr: bool,
+    pub what: Produced,
+}
+
+#[derive(Debug)]
+pub enum Produced {
+    /// A chunk for a PROCESS_LOG event (`*_events_enabled`).
+    Log(Vec<u8>),
+    /// A PROCESS_COMMUNICATION payload (capture mode).
+    Communication(Vec<u8>),
+    /// Bytes an event listener wrote on its stdout.
+    Protocol(Vec<u8>),
 }
 
 /// Every output pipe and where its bytes go.
@@ -129,14 +152,23 @@ impl Outputs {
 
     /// The channel logs of a process about to be spawned. Files are opened
     /// now, at every spawn, so a failure is a spawn error (processes.md §5.1).
+    /// A listener's stdout is the protocol channel: logged, but never
+    /// captured and never a PROCESS_LOG event.
     pub fn prepare(
         &mut self,
         key: Key,
         process: &config::Process,
         strip_ansi: bool,
+        listener: bool,
         log: &mut MainLog,
     ) -> Result<(ChannelLog, Option<ChannelLog>), String> {
-        let stdout = self.channel_log(key, process, "stdout", &process.stdout, strip_ansi, log)?;
+        let protocol = config::Stream {
+            capture_maxbytes: 0,
+            events_enabled: false,
+            ..process.stdout.clone()
+        };
+        let stdout_stream = if listener { &protocol } else { &process.stdout };
+        let stdout = self.channel_log(key, process, "stdout", stdout_stream, strip_ansi, log)?;
         let stderr = if process.redirect_stderr {
             None
         } else {
@@ -205,6 +237,7 @@ impl Outputs {
             channel,
             destination,
             stream.capture_maxbytes,
+            stream.events_enabled,
             strip_ansi,
             stream.syslog,
         ))
@@ -214,7 +247,7 @@ impl Outputs {
     pub fn watch(
         &mut self,
         registry: &Registry,
-        key: Key,
+        (key, pid, listener): (Key, i32, bool),
         fd: OwnedFd,
         log: ChannelLog,
         main_log: &mut MainLog,
@@ -241,6 +274,8 @@ impl Outputs {
             token,
             OutputPipe {
                 key,
+                pid,
+                listener: listener && log.channel == "stdout",
                 file: Some(std::fs::File::from(fd)),
                 log,
                 paused: false,
@@ -250,7 +285,13 @@ impl Outputs {
 
     /// Read a pipe until it would block (or its destination is backed up),
     /// so that no child ever stalls on a full pipe while we can take more.
-    pub fn drain(&mut self, token: Token, registry: &Registry, main_log: &mut MainLog) {
+    pub fn drain(
+        &mut self,
+        token: Token,
+        registry: &Registry,
+        main_log: &mut MainLog,
+        emitted: &mut Vec<Emitted>,
+    ) {
         let debug_copy = main_log.enabled(LogLevel::Debug);
         let Some(pipe) = self.pipes.get_mut(&token) else {
             return;
@@ -275,7 +316,10 @@ impl Outputs {
                         &mut self.consoles,
                         debug_copy,
                     );
-                    deliver(fed, &mut self.syslog, main_log);
+                    if pipe.listener {
+                        emitted.push(pipe.emitted(Produced::Protocol(self.buffer[..n].to_vec())));
+                    }
+                    deliver(fed, pipe, &mut self.syslog, main_log, emitted);
                     if pipe.log.backlog(&self.consoles) >= BACKLOG_LIMIT {
                         pipe.paused = true;
                         break;
@@ -300,7 +344,7 @@ impl Outputs {
                 let _ = registry.deregister(&mut SourceFd(&file.as_raw_fd()));
             }
             let fed = pipe.log.finish(Instant::now(), &mut self.consoles);
-            deliver(fed, &mut self.syslog, main_log);
+            deliver(fed, pipe, &mut self.syslog, main_log, emitted);
             if pipe.log.backlog(&self.consoles) == 0 {
                 self.pipes.remove(&token);
             }
@@ -318,7 +362,12 @@ impl Outputs {
 
     /// Retries and flushes that are due; resume paused pipes whose
     /// destination has room again; forget finished pipes with nothing left.
-    pub fn on_deadline(&mut self, registry: &Registry, main_log: &mut MainLog) {
+    pub fn on_deadline(
+        &mut self,
+        registry: &Registry,
+        main_log: &mut MainLog,
+        emitted: &mut Vec<Emitted>,
+    ) {
         let now = Instant::now();
         for (level, message) in self.consoles.retry(now) {
             main_log.log(level, &message);
@@ -344,7 +393,7 @@ impl Outputs {
         // Readiness is edge-triggered: data that arrived while paused brings
         // no new event, so read it now.
         for token in resume {
-            self.drain(token, registry, main_log);
+            self.drain(token, registry, main_log, emitted);
         }
     }
 
@@ -403,10 +452,33 @@ impl Outputs {
     }
 }
 
-/// Hand what a chunk produced to the main log and syslog.
-fn deliver(fed: childlog::Fed, syslog: &mut Option<Syslog>, main_log: &mut MainLog) {
+impl OutputPipe {
+    fn emitted(&self, what: Produced) -> Emitted {
+        Emitted {
+            key: self.key,
+            pid: self.pid,
+            stderr: self.log.channel == "stderr",
+            what,
+        }
+    }
+}
+
+/// Hand what a chunk produced to the main log, syslog and the event system.
+fn deliver(
+    fed: childlog::Fed,
+    pipe: &OutputPipe,
+    syslog: &mut Option<Syslog>,
+    main_log: &mut MainLog,
+    emitted: &mut Vec<Emitted>,
+) {
     for (level, message) in fed.messages {
         main_log.log(level, &message);
+    }
+    for chunk in fed.log_events {
+        emitted.push(pipe.emitted(Produced::Log(chunk)));
+    }
+    for payload in fed.communications {
+        emitted.push(pipe.emitted(Produced::Communication(payload)));
     }
     if !fed.syslog_lines.is_empty() {
         let now = Local::now().naive_local();

@@ -242,3 +242,65 @@ pub fn sigterm_and_wait(child: &mut Child, limit: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Config sections for a daemon reachable over `{dir}/supervisor.sock`,
+/// with the RPC interface and a `[supervisorctl]` pointing at it.
+pub const RPC_SERVER: &str = "[unix_http_server]\nfile={dir}/supervisor.sock\n\
+    [rpcinterface:supervisor]\n\
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+    [supervisorctl]\nserverurl=unix://{dir}/supervisor.sock\n";
+
+impl Daemon {
+    /// Our supervisorctl (`supervisord ctl`) on this daemon's config:
+    /// (stdout, exit status).
+    pub fn ctl(&self, args: &[&str]) -> (String, i32) {
+        let out = Command::new(BIN)
+            .arg("ctl")
+            .arg("-c")
+            .arg(&self.conf)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+
+    /// One XML-RPC call over `{dir}/supervisor.sock` with string
+    /// parameters; returns the response body.
+    pub fn rpc(&self, method: &str, params: &[&str]) -> String {
+        use std::io::{Read, Write};
+        let sock = self.path("supervisor.sock");
+        wait_until("the socket", Duration::from_secs(10), || sock.exists());
+        let params: String = params
+            .iter()
+            .map(|p| {
+                let p = p.replace('&', "&amp;").replace('<', "&lt;");
+                format!("<param><value><string>{p}</string></value></param>")
+            })
+            .collect();
+        let body = format!(
+            "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName>\
+             <params>{params}</params></methodCall>\n"
+        );
+        let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n\
+             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        match response.split_once("\r\n\r\n") {
+            Some((_, body)) => body.to_string(),
+            None => panic!("no HTTP response to {method}: {response:?}"),
+        }
+    }
+}

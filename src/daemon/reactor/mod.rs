@@ -7,8 +7,7 @@ mod bridge;
 mod rpc;
 mod snapshot;
 
-use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -18,18 +17,22 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::signal::*;
 use signal_hook_mio::v1_0::Signals;
 
+use super::events::{self, Event};
 use super::http::{self, LogRequest};
 use super::mainlog::MainLog;
-use super::outputs::Outputs;
-use super::process::{Action, ExitStatus, Now};
+use super::outputs::{Emitted, Outputs, Produced};
+use super::process::{Action, ExitStatus, Now, State};
 use super::reap;
 use super::spawn;
+use super::stdin::Stdins;
 use super::supervisor::{Key, Phase, Supervisor};
 use crate::config::{self, Config, Host, LogLevel, Overrides};
 
 const SIGNALS: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_PIPE: usize = 2;
+/// Stdin pipes get tokens from here up, far above the output pipes'.
+const FIRST_STDIN: usize = usize::MAX / 2;
 
 /// How long, as PID 1, the leftovers get between SIGTERM and SIGKILL.
 const STRAGGLER_GRACE: Duration = Duration::from_secs(5);
@@ -65,12 +68,6 @@ pub fn install_signals() -> io::Result<Signals> {
     Ok(signals)
 }
 
-/// An event for listener pools (events.md).
-pub(super) enum Event {
-    ProcessGroupAdded(String),
-    ProcessGroupRemoved(String),
-}
-
 /// Where to find the config again on SIGHUP.
 pub struct Source {
     pub file: PathBuf,
@@ -95,9 +92,11 @@ pub struct Reactor {
     table: Supervisor,
     spawn_ctx: spawn::Context,
     outputs: Outputs,
-    stdins: HashMap<i32, std::fs::File>,
-    /// Bytes for a program's stdin that its full pipe could not take yet.
-    stdin_backlog: HashMap<i32, Vec<u8>>,
+    /// What output produced for the event system, handled after each drain.
+    emitted: Vec<Emitted>,
+    stdin: Stdins,
+    /// Listener pools and their events.
+    bus: events::Bus,
     /// Calls and questions from the HTTP threads.
     bridge: Receiver<bridge::Message>,
     bridge_tx: Sender<bridge::Message>,
@@ -142,8 +141,9 @@ impl Reactor {
             table,
             spawn_ctx,
             outputs: Outputs::new(FIRST_PIPE),
-            stdins: HashMap::new(),
-            stdin_backlog: HashMap::new(),
+            emitted: Vec::new(),
+            stdin: Stdins::new(FIRST_STDIN),
+            bus: events::Bus::default(),
             bridge,
             bridge_tx,
             waiting: Vec::new(),
@@ -191,31 +191,103 @@ impl Reactor {
         }
     }
 
-    /// Raise an event. Listener pools (which will deliver it) do not exist
-    /// yet; until then an event is traced in the main log at debug level.
+    /// Offer an event to the listener pools that subscribe to it.
     fn raise(&mut self, event: Event) {
-        let (name, payload) = match &event {
-            Event::ProcessGroupAdded(group) => {
-                ("PROCESS_GROUP_ADDED", format!("groupname:{group}"))
-            }
-            Event::ProcessGroupRemoved(group) => {
-                ("PROCESS_GROUP_REMOVED", format!("groupname:{group}"))
-            }
-        };
-        self.log
-            .log(LogLevel::Debug, &format!("event {name} {payload}"));
+        let mut logs = Vec::new();
+        self.bus.publish(event, &mut logs);
+        self.log_all(logs);
     }
 
-    /// Every active group was just created (startup, restart).
-    fn raise_groups_added(&mut self) {
-        let names: Vec<String> = self
-            .table
-            .groups()
-            .map(|(_, g)| g.config.name.clone())
-            .collect();
-        for name in names {
-            self.raise(Event::ProcessGroupAdded(name));
+    fn log_all(&mut self, logs: Vec<(LogLevel, String)>) {
+        for (level, message) in logs {
+            self.log.log(level, &message);
         }
+    }
+
+    /// Every active group was just created (startup, restart): pools
+    /// subscribe in start order, each before its own PROCESS_GROUP_ADDED,
+    /// then supervisord is RUNNING.
+    fn groups_created(&mut self) {
+        let wall = std::time::SystemTime::now();
+        let slots: Vec<usize> = self.table.groups().map(|(slot, _)| slot).collect();
+        for slot in slots {
+            let group = &self.table.group(slot).config;
+            self.bus.add_pool(slot, group, wall);
+            let added = Event::group_added(&group.name);
+            self.raise(added);
+        }
+        self.raise(Event::supervisor_running());
+    }
+
+    /// Begin an orderly stop of everything; the listeners hear of it first.
+    fn begin_stop(&mut self, restart: bool) {
+        if self.table.phase() == Phase::Running {
+            self.raise(Event::supervisor_stopping());
+        }
+        self.table.begin_stop(restart);
+        self.dirty = true;
+    }
+
+    /// What output produced: PROCESS_LOG and PROCESS_COMMUNICATION events,
+    /// and the listeners' protocol bytes.
+    fn handle_emitted(&mut self) {
+        for emitted in std::mem::take(&mut self.emitted) {
+            let config = &self.table.process(emitted.key).config;
+            let event = match &emitted.what {
+                Produced::Log(data) => {
+                    let name = if emitted.stderr {
+                        "PROCESS_LOG_STDERR"
+                    } else {
+                        "PROCESS_LOG_STDOUT"
+                    };
+                    // A chunk is only copied into a payload if someone listens.
+                    self.bus.wants(name).then(|| {
+                        Event::process_log(
+                            emitted.stderr,
+                            &config.name,
+                            &config.group,
+                            emitted.pid,
+                            data,
+                        )
+                    })
+                }
+                Produced::Communication(data) => Some(Event::process_communication(
+                    emitted.stderr,
+                    &config.name,
+                    &config.group,
+                    emitted.pid,
+                    data,
+                )),
+                Produced::Protocol(data) => {
+                    let mut logs = Vec::new();
+                    self.bus
+                        .listener_output(emitted.key, emitted.pid, data, &mut logs);
+                    self.log_all(logs);
+                    None
+                }
+            };
+            if let Some(event) = event {
+                self.raise(event);
+            }
+        }
+    }
+
+    /// Hand queued events to ready listeners.
+    fn dispatch_events(&mut self) {
+        let mut logs = Vec::new();
+        let table = &self.table;
+        let stdin = &mut self.stdin;
+        let registry = self.poll.registry();
+        self.bus.dispatch(
+            &self.config.supervisord.identifier,
+            |key| {
+                let process = table.process(key);
+                process.pid().filter(|_| process.state() == State::Running)
+            },
+            |pid, bytes| stdin.write(registry, pid, bytes),
+            &mut logs,
+        );
+        self.log_all(logs);
     }
 
     /// Start serving HTTP on sockets bound at startup.
@@ -352,48 +424,7 @@ impl Reactor {
 
     /// Write to a program's stdin without blocking; what does not fit waits.
     fn write_stdin(&mut self, pid: i32, data: &[u8]) -> io::Result<()> {
-        self.stdin_backlog
-            .entry(pid)
-            .or_default()
-            .extend_from_slice(data);
-        self.flush_stdin();
-        match self.stdins.contains_key(&pid) {
-            true => Ok(()),
-            false => Err(io::ErrorKind::BrokenPipe.into()),
-        }
-    }
-
-    fn flush_stdin(&mut self) {
-        let pids: Vec<i32> = self.stdin_backlog.keys().copied().collect();
-        for pid in pids {
-            let Some(mut file) = self.stdins.get(&pid) else {
-                self.stdin_backlog.remove(&pid);
-                continue;
-            };
-            let backlog = self.stdin_backlog.get_mut(&pid).expect("listed above");
-            let mut closed = false;
-            while !backlog.is_empty() {
-                match file.write(backlog) {
-                    Ok(n) => {
-                        backlog.drain(..n);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) => {
-                        // EPIPE: the program closed its stdin; drop what is left.
-                        backlog.clear();
-                        closed = true;
-                        break;
-                    }
-                }
-            }
-            if closed {
-                self.stdins.remove(&pid);
-            }
-            if self.stdin_backlog.get(&pid).is_some_and(Vec::is_empty) {
-                self.stdin_backlog.remove(&pid);
-            }
-        }
+        self.stdin.write(self.poll.registry(), pid, data)
     }
 
     /// The main log, for the startup messages written before [`run`](Self::run).
@@ -409,12 +440,18 @@ impl Reactor {
     pub fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(256);
         self.create_auto_files();
-        self.raise_groups_added();
+        self.groups_created();
         loop {
             let now = Now::current();
             if self.outputs.deadline().is_some_and(|d| d <= now.mono) {
                 self.outputs
-                    .on_deadline(self.poll.registry(), &mut self.log);
+                    .on_deadline(self.poll.registry(), &mut self.log, &mut self.emitted);
+                self.handle_emitted();
+            }
+            if self.bus.tick_deadline(now).is_some_and(|d| d <= now.mono) {
+                for tick in self.bus.due_ticks(now) {
+                    self.raise(tick);
+                }
             }
             if self.dirty || self.table.deadline().is_some_and(|d| d <= now.mono) {
                 // Phase changes and restarts show up in status without any
@@ -424,7 +461,7 @@ impl Reactor {
                 self.advance(now);
             }
             self.settle_waiting();
-            self.flush_stdin();
+            self.dispatch_events();
             if self.snapshot_stale {
                 self.publish_snapshot();
             }
@@ -432,13 +469,11 @@ impl Reactor {
                 self.close_servers();
                 return 0;
             }
-            let stdin_retry = (!self.stdin_backlog.is_empty())
-                .then(|| Instant::now() + Duration::from_millis(10));
             let deadline = [
                 self.table.deadline(),
                 self.outputs.deadline(),
                 self.stragglers.map(|s| s.kill_at),
-                stdin_retry,
+                self.bus.tick_deadline(now),
             ]
             .into_iter()
             .flatten()
@@ -455,9 +490,18 @@ impl Reactor {
                 match event.token() {
                     SIGNALS => self.handle_signals(),
                     WAKER => self.handle_bridge(),
-                    token => self
-                        .outputs
-                        .drain(token, self.poll.registry(), &mut self.log),
+                    token if self.stdin.owns(token) => {
+                        self.stdin.on_writable(self.poll.registry(), token)
+                    }
+                    token => {
+                        self.outputs.drain(
+                            token,
+                            self.poll.registry(),
+                            &mut self.log,
+                            &mut self.emitted,
+                        );
+                        self.handle_emitted();
+                    }
                 }
             }
         }
@@ -484,8 +528,12 @@ impl Reactor {
                     self.log.log(level, &message);
                     Vec::new()
                 }
-                // Events and waiting RPC calls come with their own modules.
-                Action::Changed(_) => Vec::new(),
+                Action::Changed(change) => {
+                    let config = &self.table.process(key).config;
+                    let event = Event::process_state(&change, &config.name, &config.group);
+                    self.raise(event);
+                    Vec::new()
+                }
             };
             queue.extend(follow_up.into_iter().map(|a| (key, a)));
         }
@@ -493,10 +541,12 @@ impl Reactor {
 
     fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
         let config = &self.table.process(key).config;
+        let listener = self.bus.is_listener(key);
         let logs = self.outputs.prepare(
             key,
             config,
             self.config.supervisord.strip_ansi,
+            listener,
             &mut self.log,
         );
         let (stdout_log, stderr_log) = match logs {
@@ -506,13 +556,14 @@ impl Reactor {
         match spawn::spawn(config, &self.spawn_ctx) {
             Ok(spawned) => {
                 let registry = self.poll.registry();
+                let whose = (key, spawned.pid, listener);
                 self.outputs
-                    .watch(registry, key, spawned.stdout, stdout_log, &mut self.log);
+                    .watch(registry, whose, spawned.stdout, stdout_log, &mut self.log);
                 if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
-                    self.outputs.watch(registry, key, fd, log, &mut self.log);
+                    self.outputs.watch(registry, whose, fd, log, &mut self.log);
                 }
-                self.stdins
-                    .insert(spawned.pid, std::fs::File::from(spawned.stdin));
+                self.stdin.insert(registry, spawned.pid, spawned.stdin);
+                self.bus.spawned(key, spawned.pid);
                 self.table.track(spawned.pid, key);
                 self.table.process_mut(key).spawned(spawned.pid, now)
             }
@@ -571,9 +622,8 @@ impl Reactor {
                         LogLevel::Warn,
                         &format!("received {} indicating exit request", signame(signal)),
                     );
-                    self.table.begin_stop(false);
+                    self.begin_stop(false);
                     self.pending_config = None;
-                    self.dirty = true;
                 }
                 SIGHUP => {
                     let _ = self.restart_request();
@@ -610,10 +660,13 @@ impl Reactor {
                     self.table.forget(reaped.pid);
                     // Its stdin goes; its output pipes stay until EOF, since
                     // grandchildren may still hold them and write.
-                    self.stdins.remove(&reaped.pid);
-                    self.stdin_backlog.remove(&reaped.pid);
+                    self.stdin.remove(self.poll.registry(), reaped.pid);
                     let actions = self.table.process_mut(key).exited(status, now);
                     self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+                    // A listener that dies while busy gives its event back.
+                    let mut logs = Vec::new();
+                    self.bus.exited(key, &mut logs);
+                    self.log_all(logs);
                 }
                 None => self.log.log(
                     LogLevel::Debug,
@@ -640,8 +693,7 @@ impl Reactor {
         match config::load(&self.source.file, &self.source.overrides, &Host::current()) {
             Ok(config) => {
                 self.pending_config = Some(config);
-                self.table.begin_stop(true);
-                self.dirty = true;
+                self.begin_stop(true);
                 Ok(())
             }
             Err(e) => {
@@ -719,6 +771,7 @@ impl Reactor {
         let servers_changed = (&config.unix_servers, &config.inet_servers)
             != (&self.config.unix_servers, &self.config.inet_servers);
         self.table = Supervisor::new(&config);
+        self.bus.reset();
         self.spawn_ctx = spawn_context(&config);
         self.config = config;
         if let Err(e) = self.log.open(&self.config.supervisord) {
@@ -738,7 +791,7 @@ impl Reactor {
             }
         }
         self.create_auto_files();
-        self.raise_groups_added();
+        self.groups_created();
     }
 }
 

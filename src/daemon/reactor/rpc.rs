@@ -358,20 +358,17 @@ impl Reactor {
             }
             "supervisor.clearLog" => done(self.clear_main_log()),
             "supervisor.sendProcessStdin" => done(self.send_stdin(&p)),
-            "supervisor.sendRemoteCommEvent" => done(
-                // Events are delivered with the event listener support; the
-                // call is validated and accepted now.
-                p.string(0)
-                    .and_then(|_| p.string(1))
-                    .map(|_| Value::Bool(true)),
-            ),
+            "supervisor.sendRemoteCommEvent" => done(p.string(0).and_then(|kind| {
+                let data = p.string(1)?;
+                self.raise(super::Event::remote_communication(kind, data));
+                Ok(Value::Bool(true))
+            })),
             "supervisor.shutdown" => {
                 self.log.log(
                     crate::config::LogLevel::Warn,
                     "received shutdown request via RPC",
                 );
-                self.table.begin_stop(false);
-                self.dirty = true;
+                self.begin_stop(false);
                 done(Ok(Value::Bool(true)))
             }
             "supervisor.restart" => done(
@@ -437,6 +434,11 @@ impl Reactor {
             return Err(fault(faults::ALREADY_ADDED, Some(name)));
         }
         let index = self.table.add_group(group);
+        self.bus.add_pool(
+            index,
+            &self.table.group(index).config,
+            std::time::SystemTime::now(),
+        );
         let processes: Vec<(Key, &crate::config::Process)> =
             (0..self.table.group(index).processes.len())
                 .map(|process| {
@@ -449,7 +451,7 @@ impl Reactor {
                 .collect();
         self.outputs
             .add_auto_files(&self.config, &processes, &mut self.log);
-        self.raise(super::Event::ProcessGroupAdded(name.to_string()));
+        self.raise(super::Event::group_added(name));
         self.dirty = true;
         Ok(Value::Bool(true))
     }
@@ -469,8 +471,9 @@ impl Reactor {
         {
             return Err(fault(faults::STILL_RUNNING, Some(name)));
         }
+        self.bus.remove_pool(index, std::time::SystemTime::now());
         self.table.remove_group(index);
-        self.raise(super::Event::ProcessGroupRemoved(name.to_string()));
+        self.raise(super::Event::group_removed(name));
         self.dirty = true;
         Ok(Value::Bool(true))
     }
