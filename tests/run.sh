@@ -14,11 +14,11 @@ fi
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-step "python supervisor 4.3.0 for the interop tests (target/interop-venv)"
+step "python supervisor 4.3.0 and superlance 2.0.0 for the interop tests (target/interop-venv)"
 venv=target/interop-venv
-if [ ! -x "$venv/bin/supervisorctl" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet supervisor==4.3.0
+if [ ! -x "$venv/bin/supervisorctl" ] || [ ! -x "$venv/bin/memmon" ]; then
+    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet supervisor==4.3.0 superlance==2.0.0
 fi
 "$venv/bin/supervisorctl" --help >/dev/null 2>&1 || true
 

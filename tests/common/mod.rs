@@ -176,13 +176,13 @@ pub fn wait_until(what: &str, limit: Duration, test: impl Fn() -> bool) {
     }
 }
 
-/// The virtualenv with Python Supervisor 4.3.0 for interop tests, created
-/// on first use (under a file lock: test binaries run in parallel).
-/// `tests/run.sh` creates it up front.
+/// The virtualenv with Python Supervisor 4.3.0 and superlance 2.0.0 for
+/// interop tests, created on first use (under a file lock: test binaries
+/// run in parallel). `tests/run.sh` creates it up front.
 pub fn python_venv() -> PathBuf {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let venv = target.join("interop-venv");
-    let ready = || venv.join("bin/supervisorctl").exists();
+    let ready = || venv.join("bin/supervisorctl").exists() && venv.join("bin/memmon").exists();
     if ready() {
         return venv;
     }
@@ -192,18 +192,24 @@ pub fn python_venv() -> PathBuf {
         .map_err(|(_, e)| e)
         .unwrap();
     if !ready() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
+        let ok = (venv.join("bin/pip").exists()
+            || Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success()))
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "supervisor==4.3.0"])
+                .args([
+                    "install",
+                    "--quiet",
+                    "supervisor==4.3.0",
+                    "superlance==2.0.0",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
         assert!(
             ok,
-            "could not install supervisor==4.3.0 into {}",
+            "could not install supervisor==4.3.0 and superlance==2.0.0 into {}",
             venv.display()
         );
     }
