@@ -223,6 +223,33 @@ fn dev_stdout_with_default_maxbytes_works_and_warns_once() {
 }
 
 #[test]
+fn program_output_to_dev_stdout_survives_when_our_stdout_is_a_regular_file() {
+    // `supervisord -n > out.log`: the shell opens out.log without O_APPEND.
+    // Program output and supervisord's own log lines must both end up in it.
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.log");
+    let out = fs::File::create(&out_path).unwrap();
+    let mut d = Daemon::launch_with_stdout(
+        dir,
+        "[supervisord]\nnodaemon=true\nsilent=false\n[program:echoer]\n\
+         command=sh -c 'echo first-line; sleep 0.2; echo second-line; exec sleep 100'\n\
+         stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nstartsecs=0\n",
+        "info",
+        &[],
+        Stdio::from(out),
+    );
+    d.wait_for("success: echoer", SECS(10));
+    wait_until("both program lines in out.log", SECS(10), || {
+        fs::read_to_string(&out_path).is_ok_and(|t| t.contains("second-line\n"))
+    });
+    assert!(d.shutdown().success());
+    let text = fs::read_to_string(&out_path).unwrap();
+    assert!(text.contains("first-line\n"), "{text}");
+    assert!(text.contains("INFO spawned: 'echoer'"), "{text}");
+    assert!(text.contains("WARN received SIGTERM"), "{text}");
+}
+
+#[test]
 fn console_mode_keeps_lines_of_concurrent_programs_whole_and_prefixed() {
     const LINES: usize = 2000;
     let program = |name: &str| {

@@ -583,3 +583,61 @@ fn a_listener_that_stops_reading_never_blocks_supervisord() {
         "{woke} context switches in 1 s with a stuck listener"
     );
 }
+
+#[test]
+fn the_exit_on_fatal_example_stops_supervisord_when_a_program_gives_up() {
+    use std::process::{Command, Stdio};
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/eventlistener.conf");
+    let mut child = Command::new(common::BIN)
+        .arg("-c")
+        .arg(&example)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // `broken` fails three times (about 3 s with its backoff), then the
+    // listener asks for a shutdown; stderr ends when supervisord exits.
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let deadline = Instant::now() + SECS(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            common::terminate(&mut child);
+            panic!("supervisord did not stop itself");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().unwrap();
+    assert!(status.success(), "{status:?}\n{text}");
+    assert!(
+        text.contains(
+            "PROCESS_STATE_FATAL: processname:broken groupname:broken from_state:BACKOFF"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_restart_makes_fresh_pools_but_keeps_counting_serials() {
+    let d = Daemon::start(&format!(
+        "{}[program:hello]\ncommand=sleep 1000\nstartsecs=0\n",
+        listener("rec", "PROCESS_GROUP", "ok", "")
+    ));
+    wait_received(&d, "rec", "the first groups", |e| e.len() == 2);
+    d.signal(nix::sys::signal::Signal::SIGHUP);
+    let events = wait_received(&d, "rec", "the groups after the restart", |e| e.len() == 4);
+    let numbers: Vec<(&str, &str)> = events
+        .iter()
+        .map(|r| (r.field("serial"), r.field("poolserial")))
+        .collect();
+    assert_eq!(numbers, [("0", "0"), ("1", "1"), ("2", "0"), ("3", "1")]);
+    assert_eq!(events[2].text(), "groupname:rec\n");
+}

@@ -197,6 +197,20 @@ fn open_target(path: &Path) -> io::Result<File> {
     // so making it non-blocking affects nobody else: a reader that stalls
     // then costs us buffered bytes, never a blocked event loop.
     let opened = OpenOptions::new().append(true).create(true).open(path);
+    if let (Ok(file), Some(fd @ (1 | 2))) = (&opened, aliased_fd(path)) {
+        if file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+            // Our stdout/stderr is a regular file (`supervisord > out.log`).
+            // A description of our own would have its own offset, and our
+            // log lines written through the inherited one (opened without
+            // O_APPEND) would overwrite the programs' output: share it.
+            let own = if fd == 1 {
+                io::stdout().as_fd().try_clone_to_owned()?
+            } else {
+                io::stderr().as_fd().try_clone_to_owned()?
+            };
+            return Ok(File::from(own));
+        }
+    }
     if let Ok(file) = &opened {
         if file.metadata().is_ok_and(|m| !m.file_type().is_file()) {
             let fd = file.as_raw_fd();
