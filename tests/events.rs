@@ -641,3 +641,27 @@ fn a_restart_makes_fresh_pools_but_keeps_counting_serials() {
     assert_eq!(numbers, [("0", "0"), ("1", "1"), ("2", "0"), ("3", "1")]);
     assert_eq!(events[2].text(), "groupname:rec\n");
 }
+
+#[test]
+fn update_removes_then_adds_groups_and_listeners_hear_both() {
+    let d = Daemon::start(&format!(
+        "{RPC_SERVER}{}[program:first]\ncommand=sleep 1000\nstartsecs=0\n",
+        listener("rec", "PROCESS_GROUP", "ok", "")
+    ));
+    wait_received(&d, "rec", "the first groups", |e| e.len() == 2);
+    let conf = fs::read_to_string(&d.conf).unwrap();
+    fs::write(&d.conf, conf.replace("[program:first]", "[program:second]")).unwrap();
+    assert_eq!(
+        d.ctl(&["update"]).0,
+        "first: stopped\nfirst: removed process group\nsecond: added process group\n"
+    );
+    let events = wait_received(&d, "rec", "removed and added", |e| e.len() == 4);
+    let got: Vec<(&str, String)> = events[2..].iter().map(|r| (r.name(), r.text())).collect();
+    assert_eq!(
+        got,
+        [
+            ("PROCESS_GROUP_REMOVED", "groupname:first\n".to_string()),
+            ("PROCESS_GROUP_ADDED", "groupname:second\n".to_string())
+        ]
+    );
+}
