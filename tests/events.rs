@@ -665,3 +665,24 @@ fn update_removes_then_adds_groups_and_listeners_hear_both() {
         ]
     );
 }
+
+#[test]
+fn output_arriving_after_its_group_was_removed_still_becomes_an_event() {
+    // A background child keeps the pipe and writes after the group is gone.
+    let mut d = Daemon::start(&format!(
+        "{RPC_SERVER}{}[program:late]\n\
+         command=sh -c 'echo early; (sleep 3; echo late) & exec sleep 1000'\n\
+         startsecs=0\nstdout_events_enabled=true\n",
+        listener("rec", "PROCESS_LOG_STDOUT", "ok", "")
+    ));
+    let pid = spawned_pid(&d, "late");
+    wait_received(&d, "rec", "early", |e| e.len() == 1);
+    assert_eq!(d.ctl(&["stop", "late"]).1, 0);
+    assert_eq!(d.ctl(&["remove", "late"]).1, 0);
+    let events = wait_received(&d, "rec", "late", |e| e.len() == 2);
+    assert_eq!(
+        events[1].text(),
+        format!("processname:late groupname:late pid:{pid} channel:stdout\nlate\n")
+    );
+    assert!(d.shutdown().success());
+}

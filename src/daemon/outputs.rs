@@ -30,6 +30,8 @@ struct OutputPipe {
     /// Whose output this is, and which spawn of it.
     key: Key,
     pid: i32,
+    /// Its group's name, for events (the key may outlive the group).
+    group: String,
     /// An event listener's stdout: its bytes are also protocol.
     listener: bool,
     /// The parent's end of the pipe; `None` once EOF was read (the log may
@@ -44,8 +46,11 @@ struct OutputPipe {
 #[derive(Debug)]
 pub struct Emitted {
     pub key: Key,
-    /// The spawn that wrote it.
+    /// The spawn that wrote it, and its names: a pipe can still hold output
+    /// after its process (or group) is gone from the table.
     pub pid: i32,
+    pub process: String,
+    pub group: String,
     pub stderr: bool,
     pub what: Produced,
 }
@@ -247,7 +252,7 @@ impl Outputs {
     pub fn watch(
         &mut self,
         registry: &Registry,
-        (key, pid, listener): (Key, i32, bool),
+        (key, pid, listener, group): (Key, i32, bool, &str),
         fd: OwnedFd,
         log: ChannelLog,
         main_log: &mut MainLog,
@@ -275,6 +280,7 @@ impl Outputs {
             OutputPipe {
                 key,
                 pid,
+                group: group.to_string(),
                 listener: listener && log.channel == "stdout",
                 file: Some(std::fs::File::from(fd)),
                 log,
@@ -457,6 +463,8 @@ impl OutputPipe {
         Emitted {
             key: self.key,
             pid: self.pid,
+            process: self.log.process.clone(),
+            group: self.group.clone(),
             stderr: self.log.channel == "stderr",
             what,
         }

@@ -232,7 +232,7 @@ impl Reactor {
     /// and the listeners' protocol bytes.
     fn handle_emitted(&mut self) {
         for emitted in std::mem::take(&mut self.emitted) {
-            let config = &self.table.process(emitted.key).config;
+            let (process, group) = (&emitted.process, &emitted.group);
             let event = match &emitted.what {
                 Produced::Log(data) => {
                     let name = if emitted.stderr {
@@ -242,19 +242,13 @@ impl Reactor {
                     };
                     // A chunk is only copied into a payload if someone listens.
                     self.bus.wants(name).then(|| {
-                        Event::process_log(
-                            emitted.stderr,
-                            &config.name,
-                            &config.group,
-                            emitted.pid,
-                            data,
-                        )
+                        Event::process_log(emitted.stderr, process, group, emitted.pid, data)
                     })
                 }
                 Produced::Communication(data) => Some(Event::process_communication(
                     emitted.stderr,
-                    &config.name,
-                    &config.group,
+                    process,
+                    group,
                     emitted.pid,
                     data,
                 )),
@@ -556,7 +550,7 @@ impl Reactor {
         match spawn::spawn(config, &self.spawn_ctx) {
             Ok(spawned) => {
                 let registry = self.poll.registry();
-                let whose = (key, spawned.pid, listener);
+                let whose = (key, spawned.pid, listener, config.group.as_str());
                 self.outputs
                     .watch(registry, whose, spawned.stdout, stdout_log, &mut self.log);
                 if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
