@@ -1,0 +1,140 @@
+"""Processes the benchmark starts, and what /proc says about them.
+
+Every process is started through `spawn`, so `cleanup` can end whatever is
+still running at exit, by pid, together with its descendants (a daemon
+killed with SIGKILL would otherwise leave its programs behind).
+"""
+
+import os
+import select
+import signal
+import subprocess
+import time
+
+_started = []
+
+
+class BenchError(Exception):
+    pass
+
+
+def spawn(argv, **kwargs):
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    kwargs.setdefault("stdout", subprocess.DEVNULL)
+    kwargs.setdefault("stderr", subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, **kwargs)
+    _started.append(proc)
+    return proc
+
+
+def wait_until(test, limit, what, interval=0.005):
+    """Poll `test` until it returns something true; fail after `limit` s."""
+    deadline = time.monotonic() + limit
+    while True:
+        value = test()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {limit} s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_exit(proc, limit):
+    """Wait for `proc` to exit, at most `limit` s; True if it did. A pidfd
+    wakes us the moment it exits (Popen.wait with a timeout polls, up to
+    50 ms late)."""
+    if proc.poll() is not None:
+        return True
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except ProcessLookupError:
+        proc.wait()
+        return True
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(limit * 1000):
+            return False
+    finally:
+        os.close(fd)
+    proc.wait()
+    return True
+
+
+def children(pid):
+    """Pids of the children of every thread of `pid` (zombies included)."""
+    found = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+def descendants(pid):
+    found, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def kill_tree(proc):
+    """SIGKILL a process we started and everything below it."""
+    pids = descendants(proc.pid)
+    if proc.poll() is None:
+        proc.kill()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def cleanup():
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            kill_tree(proc)
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary, summed over every thread."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    return total
+
+
+def cpu_seconds(pid):
+    """CPU time of every thread: the scheduler's count in nanoseconds where
+    the kernel shows it (utime+stime in /proc/PID/stat only counts 10 ms
+    clock ticks, too coarse for a daemon that is idle), else utime+stime."""
+    total = 0.0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/sched") as f:
+                for line in f:
+                    if line.startswith("se.sum_exec_runtime"):
+                        total += float(line.split(":")[1]) / 1000  # milliseconds
+        return total
+    except FileNotFoundError:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # Fields 14 and 15 of proc(5); the split starts at field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
