@@ -1,7 +1,7 @@
 //! One connection: read requests (Medusa's lenient rules, `http.md` §2.1),
 //! dispatch them (§2.2) and write the responses, in order.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -73,6 +73,13 @@ impl Write for ConnRef {
         match &*self.0 {
             Conn::Tcp(s) => (&*s).write(buf),
             Conn::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match &*self.0 {
+            Conn::Tcp(s) => (&*s).write_vectored(bufs),
+            Conn::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 
@@ -404,19 +411,22 @@ impl Exchange<'_> {
         }
     }
 
-    /// Send a complete response and continue as the client asked.
+    /// Send a complete response and continue as the client asked. Head
+    /// and body go out in one vectored write: the body is never copied
+    /// (with musl, a fresh buffer the size of a big answer is mapped and
+    /// unmapped on every request).
     fn send(&mut self, status: u16, content_type: &str, body: &[u8]) -> After {
         let with_body = self.head.method != "HEAD";
-        let response = pages::full(
+        let head = pages::head_of_full(
             self.minor(),
             status,
             self.persist(),
             &[],
             content_type,
-            body,
-            with_body,
+            body.len(),
         );
-        match self.writer.write_all(&response) {
+        let body = if with_body { body } else { &[] };
+        match write_all_vectored(self.writer, &mut [IoSlice::new(&head), IoSlice::new(body)]) {
             Ok(()) => self.after(),
             Err(_) => After::Close,
         }
@@ -568,7 +578,7 @@ fn rpc(ex: &mut Exchange<'_>) -> After {
     ex.body = Body::None;
     let reply = match ex.site.shared.backend.rpc(body) {
         Reply::Ready(xml) => Ok(xml),
-        Reply::Later(receiver) => receiver.recv().map_err(|_| 500),
+        Reply::Later(receiver) => receiver.recv().map(Arc::from).map_err(|_| 500),
         Reply::Error(status) => Err(status),
     };
     match reply {
@@ -577,6 +587,21 @@ fn rpc(ex: &mut Exchange<'_>) -> After {
         Err(status) if (400..=599).contains(&status) => ex.error(status),
         Err(_) => ex.error_close(500, &[]),
     }
+}
+
+/// `write_all` for several buffers: one system call when the socket takes
+/// everything, as it usually does.
+fn write_all_vectored(writer: &mut impl Write, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match writer.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

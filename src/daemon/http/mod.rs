@@ -90,7 +90,8 @@ pub trait Backend: Send + Sync + 'static {
 /// The answer to an XML-RPC request.
 pub enum Reply {
     /// The full XML response body (success or fault), sent as 200 `text/xml`.
-    Ready(Vec<u8>),
+    /// Shared, so a cached answer goes out without being copied.
+    Ready(std::sync::Arc<[u8]>),
     /// The body comes later (`startProcess` with `wait=true` …). Only the
     /// thread of the asking connection waits for it. A dropped sender is
     /// answered with a 500 and the connection is closed.

@@ -85,17 +85,31 @@ pub(super) fn full(
     body: &[u8],
     with_body: bool,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + body.len());
+    let mut out = head_of_full(minor, status, persist, extra, content_type, body.len());
+    if with_body {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// The head of [`full`]'s response, for a body of `length` bytes sent
+/// separately.
+pub(super) fn head_of_full(
+    minor: u8,
+    status: u16,
+    persist: Persist,
+    extra: &[(&str, &str)],
+    content_type: &str,
+    length: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
     head(&mut out, minor, status, persist);
     for (name, value) in extra {
         header(&mut out, name, value);
     }
-    header(&mut out, "Content-Length", &body.len().to_string());
+    header(&mut out, "Content-Length", &length.to_string());
     header(&mut out, "Content-Type", content_type);
     out.extend_from_slice(b"\r\n");
-    if with_body {
-        out.extend_from_slice(body);
-    }
     out
 }
 

@@ -62,7 +62,7 @@ impl Backend for Fake {
                 Reply::Later(rx)
             }
             b"bad" => Reply::Error(400),
-            _ => Reply::Ready([b"echo:".as_slice(), &body].concat()),
+            _ => Reply::Ready([b"echo:".as_slice(), &body].concat().into()),
         }
     }
 

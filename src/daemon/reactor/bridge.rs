@@ -52,7 +52,7 @@ pub struct Cached {
     second: u64,
     /// The request it answered: the same bytes skip parsing altogether.
     request: Vec<u8>,
-    body: Vec<u8>,
+    body: Arc<[u8]>,
 }
 
 fn wall_second() -> u64 {
@@ -104,7 +104,7 @@ impl Backend for ReactorBackend {
         };
         if let Some(snapshot) = snapshot {
             if let Some(answer) = snapshot.answer(&call) {
-                let encoded = encode(answer);
+                let encoded: Arc<[u8]> = encode(answer).into();
                 if call.method == "supervisor.getAllProcessInfo" {
                     *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
                         generation: snapshot.generation,
@@ -118,12 +118,12 @@ impl Backend for ReactorBackend {
         }
         let (reply, answer) = mpsc::channel();
         if !self.send(Message::Call { call, reply }) {
-            return Reply::Ready(gone());
+            return Reply::Ready(gone().into());
         }
         match answer.recv() {
-            Ok(Response::Now(answer)) => Reply::Ready(encode(answer)),
+            Ok(Response::Now(answer)) => Reply::Ready(encode(answer).into()),
             Ok(Response::Later(later)) => Reply::Later(later),
-            Err(_) => Reply::Ready(gone()),
+            Err(_) => Reply::Ready(gone().into()),
         }
     }
 
