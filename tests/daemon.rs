@@ -407,8 +407,9 @@ fn without_nodaemon_it_daemonizes_and_writes_the_daemons_pid() {
     fs::write(
         &conf,
         format!(
-            "{}[program:x]\ncommand=sleep 100\n",
-            common::header(dir.path(), "info")
+            "{}{}[program:x]\ncommand=sleep 100\nstartsecs=0\n",
+            common::header(dir.path(), "info"),
+            common::RPC_SERVER.replace("{dir}", dir.path().to_str().unwrap())
         ),
     )
     .unwrap();
@@ -429,6 +430,14 @@ fn without_nodaemon_it_daemonizes_and_writes_the_daemons_pid() {
         .unwrap();
     let log = fs::read_to_string(dir.path().join("supervisord.log")).unwrap();
     assert!(log.contains("daemonizing the supervisord process"), "{log}");
+    // The parent's exit must not take the socket file with it.
+    let status = std::process::Command::new(common::BIN)
+        .args(["ctl", "-c"])
+        .arg(&conf)
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
     // A new session: the daemon leads it, detached from our terminal.
     assert_eq!(
         nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))
@@ -438,6 +447,7 @@ fn without_nodaemon_it_daemonizes_and_writes_the_daemons_pid() {
     );
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap();
     wait_until("the daemon to exit", SECS(10), || !pidfile.exists());
+    assert!(text.starts_with("x ") && text.contains("RUNNING"), "{text}");
 }
 
 #[test]

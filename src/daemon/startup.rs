@@ -59,6 +59,7 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
     if !config.supervisord.nodaemon {
         // No thread exists yet, which is what makes this fork safe.
         if !spawn::daemonize().map_err(|e| format!("cannot daemonize: {e}"))? {
+            listeners.leave_to_child();
             return Ok(0);
         }
         log.log(LogLevel::Info, "daemonizing the supervisord process");

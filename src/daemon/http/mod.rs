@@ -196,6 +196,16 @@ impl Listeners {
     }
 }
 
+impl Listeners {
+    /// In the parent of a daemonizing fork, which only exits: the sockets
+    /// and their files belong to the daemon now, so leave the files alone.
+    pub fn leave_to_child(mut self) {
+        for bound in &mut self.bound {
+            bound.socket_file = None;
+        }
+    }
+}
+
 impl Drop for Listeners {
     fn drop(&mut self) {
         for bound in &self.bound {
