@@ -686,3 +686,47 @@ fn output_arriving_after_its_group_was_removed_still_becomes_an_event() {
     );
     assert!(d.shutdown().success());
 }
+
+#[test]
+fn a_pool_gives_each_event_to_its_first_ready_listener_not_round_robin() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/listeners/recorder.py");
+    let d = Daemon::start_with(
+        &format!(
+            "{RPC_SERVER}[eventlistener:pool]\n\
+             command=python3 {} {{dir}}/pool%(process_num)d.events hold\n\
+             process_name=%(program_name)s_%(process_num)d\nnumprocs=2\n\
+             events=REMOTE_COMMUNICATION\nstartsecs=0\n",
+            script.display()
+        ),
+        "debug",
+        &[],
+    );
+    let texts =
+        |name: &str| -> Vec<String> { received(&d, name).iter().map(Received::text).collect() };
+    // How often `process` has become READY: once at start, then after each event.
+    let readies = |process: &str, n: usize| {
+        let needle = format!("{process}: ACKNOWLEDGED -> READY");
+        d.wait_log(&needle, SECS(10), |t| lines_with(t, &needle).len() == n);
+    };
+    readies("pool_0", 1);
+    readies("pool_1", 1);
+    // pool_0 holds its first event: the next one goes to pool_1.
+    d.rpc("supervisor.sendRemoteCommEvent", &["t", "e0"]);
+    wait_received(&d, "pool0", "e0", |e| e.len() == 1);
+    d.rpc("supervisor.sendRemoteCommEvent", &["t", "e1"]);
+    wait_received(&d, "pool1", "e1", |e| e.len() == 1);
+    fs::write(d.path("pool0.events.release"), "").unwrap();
+    fs::write(d.path("pool1.events.release"), "").unwrap();
+    readies("pool_0", 2);
+    readies("pool_1", 2);
+    // With both READY, every event goes to the first one.
+    for n in 2..5 {
+        d.rpc("supervisor.sendRemoteCommEvent", &["t", &format!("e{n}")]);
+        readies("pool_0", n + 1);
+    }
+    assert_eq!(
+        texts("pool0"),
+        ["type:t\ne0", "type:t\ne2", "type:t\ne3", "type:t\ne4"]
+    );
+    assert_eq!(texts("pool1"), ["type:t\ne1"]);
+}
