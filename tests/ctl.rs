@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::BIN;
@@ -92,18 +92,7 @@ impl Drop for Server {
 
 /// Our supervisorctl (the binary under its busybox name) with `args`.
 fn ctl(server: &Server, args: &[&str]) -> (String, i32) {
-    let out: Output = Command::new(BIN)
-        .arg("ctl")
-        .arg("-c")
-        .arg(&server.conf)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+    common::run_ctl(common::our_ctl(), &server.conf, args)
 }
 
 /// Cases run in order against one server: (args, expected stdout, exit status).

@@ -431,13 +431,7 @@ fn without_nodaemon_it_daemonizes_and_writes_the_daemons_pid() {
     let log = fs::read_to_string(dir.path().join("supervisord.log")).unwrap();
     assert!(log.contains("daemonizing the supervisord process"), "{log}");
     // The parent's exit must not take the socket file with it.
-    let status = std::process::Command::new(common::BIN)
-        .args(["ctl", "-c"])
-        .arg(&conf)
-        .arg("status")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    let (text, _) = common::run_ctl(common::our_ctl(), &conf, &["status"]);
     // A new session: the daemon leads it, detached from our terminal.
     assert_eq!(
         nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(pid)))

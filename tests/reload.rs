@@ -83,24 +83,12 @@ impl Setup {
     }
 
     fn ctl(&self, args: &[&str]) -> (String, i32) {
-        let mut command = if self.python_client {
+        let client = if self.python_client {
             Command::new(venv().join("bin/supervisorctl"))
         } else {
-            let mut c = Command::new(BIN);
-            c.arg("ctl");
-            c
+            common::our_ctl()
         };
-        let out = command
-            .arg("-c")
-            .arg(&self.conf)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            out.status.code().unwrap_or(-1),
-        )
+        common::run_ctl(client, &self.conf, args)
     }
 
     fn wait_all_running(&self, count: usize) -> String {

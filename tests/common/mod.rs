@@ -256,22 +256,33 @@ pub const RPC_SERVER: &str = "[unix_http_server]\nfile={dir}/supervisor.sock\n\
     supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
     [supervisorctl]\nserverurl=unix://{dir}/supervisor.sock\n";
 
+/// Our supervisorctl: the binary under its busybox name, `supervisord ctl`.
+pub fn our_ctl() -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("ctl");
+    command
+}
+
+/// Run a supervisorctl (`client`: ours or Python's) with `-c conf` and
+/// `args`: (stdout, exit status).
+pub fn run_ctl(mut client: Command, conf: &Path, args: &[&str]) -> (String, i32) {
+    let out = client
+        .arg("-c")
+        .arg(conf)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
 impl Daemon {
-    /// Our supervisorctl (`supervisord ctl`) on this daemon's config:
-    /// (stdout, exit status).
+    /// Our supervisorctl on this daemon's config: (stdout, exit status).
     pub fn ctl(&self, args: &[&str]) -> (String, i32) {
-        let out = Command::new(BIN)
-            .arg("ctl")
-            .arg("-c")
-            .arg(&self.conf)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            out.status.code().unwrap_or(-1),
-        )
+        run_ctl(our_ctl(), &self.conf, args)
     }
 
     /// One XML-RPC call over `{dir}/supervisor.sock` with string
