@@ -413,7 +413,7 @@ fn listeners_hear_that_supervisord_is_stopping() {
 
 #[test]
 fn a_failed_event_is_redelivered_to_its_own_pool_only() {
-    let d = Daemon::start_with(
+    let mut d = Daemon::start_with(
         &format!(
             "{RPC_SERVER}{}{}{}\
              [program:spare]\ncommand=sleep 1000\nautostart=false\n",
@@ -449,11 +449,12 @@ fn a_failed_event_is_redelivered_to_its_own_pool_only() {
         "rebuffering event {} for pool failer",
         failer[0].field("serial")
     )));
+    assert!(d.shutdown().success());
 }
 
 #[test]
 fn a_full_buffer_drops_the_oldest_event_and_logs_it() {
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{RPC_SERVER}{}",
         listener("slow", "REMOTE_COMMUNICATION", "hold", "buffer_size=2\n")
     ));
@@ -496,11 +497,12 @@ fn a_full_buffer_drops_the_oldest_event_and_logs_it() {
             "ERRO pool slow event buffer overflowed, discarding event 3",
         ]
     );
+    assert!(d.shutdown().success());
 }
 
 #[test]
 fn a_listener_that_breaks_the_protocol_gets_nothing_more_but_keeps_running() {
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{RPC_SERVER}{}{}",
         listener("broken", "REMOTE_COMMUNICATION", "double-ready", ""),
         listener("good", "REMOTE_COMMUNICATION", "ok", ""),
@@ -516,11 +518,12 @@ fn a_listener_that_breaks_the_protocol_gets_nothing_more_but_keeps_running() {
     assert!(received(&d, "broken").is_empty());
     let (status, _) = d.ctl(&["status", "broken"]);
     assert!(status.contains("RUNNING"), "{status}");
+    assert!(d.shutdown().success());
 }
 
 #[test]
 fn an_event_in_flight_when_its_listener_dies_is_delivered_again() {
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{RPC_SERVER}{}",
         listener("dies", "REMOTE_COMMUNICATION", "die-first", "")
     ));
@@ -529,6 +532,7 @@ fn an_event_in_flight_when_its_listener_dies_is_delivered_again() {
     assert_eq!(events[0], events[1]);
     d.wait_for("exited: dies (exit status 1; not expected)", SECS(10));
     assert!(lines_with(&d.log_text(), "spawned: 'dies'").len() >= 2);
+    assert!(d.shutdown().success());
 }
 
 /// Context switches of all of supervisord's threads so far.
@@ -554,7 +558,7 @@ fn context_switches(pid: i32) -> u64 {
 #[test]
 fn a_listener_that_stops_reading_never_blocks_supervisord() {
     const SIZE: u64 = 4 * 1024 * 1024;
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{RPC_SERVER}{}[program:spew]\n\
          command=sh -c 'yes | head -c {SIZE}; exec sleep 1000'\n\
          startsecs=0\nstdout_events_enabled=true\nstdout_logfile={{dir}}/spew.log\n\
@@ -582,6 +586,7 @@ fn a_listener_that_stops_reading_never_blocks_supervisord() {
         woke <= 3,
         "{woke} context switches in 1 s with a stuck listener"
     );
+    assert!(d.shutdown().success());
 }
 
 #[test]
@@ -627,7 +632,7 @@ fn the_exit_on_fatal_example_stops_supervisord_when_a_program_gives_up() {
 
 #[test]
 fn a_restart_makes_fresh_pools_but_keeps_counting_serials() {
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{}[program:hello]\ncommand=sleep 1000\nstartsecs=0\n",
         listener("rec", "PROCESS_GROUP", "ok", "")
     ));
@@ -640,11 +645,12 @@ fn a_restart_makes_fresh_pools_but_keeps_counting_serials() {
         .collect();
     assert_eq!(numbers, [("0", "0"), ("1", "1"), ("2", "0"), ("3", "1")]);
     assert_eq!(events[2].text(), "groupname:rec\n");
+    assert!(d.shutdown().success());
 }
 
 #[test]
 fn update_removes_then_adds_groups_and_listeners_hear_both() {
-    let d = Daemon::start(&format!(
+    let mut d = Daemon::start(&format!(
         "{RPC_SERVER}{}[program:first]\ncommand=sleep 1000\nstartsecs=0\n",
         listener("rec", "PROCESS_GROUP", "ok", "")
     ));
@@ -664,6 +670,7 @@ fn update_removes_then_adds_groups_and_listeners_hear_both() {
             ("PROCESS_GROUP_ADDED", "groupname:second\n".to_string())
         ]
     );
+    assert!(d.shutdown().success());
 }
 
 #[test]
@@ -690,7 +697,7 @@ fn output_arriving_after_its_group_was_removed_still_becomes_an_event() {
 #[test]
 fn a_pool_gives_each_event_to_its_first_ready_listener_not_round_robin() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/listeners/recorder.py");
-    let d = Daemon::start_with(
+    let mut d = Daemon::start_with(
         &format!(
             "{RPC_SERVER}[eventlistener:pool]\n\
              command=python3 {} {{dir}}/pool%(process_num)d.events hold\n\
@@ -729,4 +736,5 @@ fn a_pool_gives_each_event_to_its_first_ready_listener_not_round_robin() {
         ["type:t\ne0", "type:t\ne2", "type:t\ne3", "type:t\ne4"]
     );
     assert_eq!(texts("pool1"), ["type:t\ne1"]);
+    assert!(d.shutdown().success());
 }

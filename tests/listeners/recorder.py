@@ -30,8 +30,11 @@ def say(data):
 if mode == "double-ready":
     say(b"READY\nREADY\n")
 if mode in ("mute", "double-ready"):
-    while True:
-        time.sleep(3600)
+    # Never reading stdin, these cannot see it close: leave with supervisord.
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.1)
+    sys.exit(0)
 
 seen = set()
 held = False
