@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{lines_with, wait_until, Daemon};
+use common::{lines_with, names_in, wait_until, Daemon};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -20,15 +20,6 @@ fn seq(n: u64) -> Vec<u8> {
         out.extend_from_slice(format!("{i}\n").as_bytes());
     }
     out
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! Black-box tests of the binary: applet dispatch, supervisord's command line,
 //! `--check-config` and `echo_supervisord_conf`, run as a user would.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_supervisord");
+use common::BIN;
 
 fn run_in(dir: &Path, program: &Path, args: &[&str]) -> Output {
     Command::new(program)
@@ -196,21 +198,12 @@ fn check_config_creates_binds_and_deletes_nothing() {
     // An old AUTO log that a real start (without nocleanup) would delete.
     let old_log = dir.path().join("cat-stdout---supervisor-abc123.log");
     fs::write(&old_log, "keep me").unwrap();
-    let before = listing(dir.path());
+    let before = common::names_in(dir.path());
 
     let out = run(&["--check-config", "-c", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(listing(dir.path()), before);
+    assert_eq!(common::names_in(dir.path()), before);
     assert_eq!(fs::read_to_string(old_log).unwrap(), "keep me");
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
