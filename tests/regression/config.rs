@@ -1,0 +1,4 @@
+//! Regressions in configuration loading.
+
+#[allow(unused_imports)]
+use super::common;
