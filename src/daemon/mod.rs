@@ -7,6 +7,7 @@ pub mod childlog;
 pub mod cli;
 pub mod events;
 pub mod http;
+pub mod logread;
 pub mod mainlog;
 pub mod outputs;
 pub mod process;

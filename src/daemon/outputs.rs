@@ -15,7 +15,7 @@ use super::childlog::{
     self, ChannelLog, Consoles, Destination, LineAssembler, Sink, BACKLOG_LIMIT,
 };
 use super::mainlog::MainLog;
-use super::supervisor::Key;
+use super::supervisor::{GroupId, Key};
 use super::syslog::{self, Syslog};
 use crate::config::{self, Config, LogLevel, LogTarget};
 
@@ -401,6 +401,13 @@ impl Outputs {
         for token in resume {
             self.drain(token, registry, main_log, emitted);
         }
+    }
+
+    /// A group is gone: forget its AUTO files and warnings, so that adding
+    /// and removing groups does not grow these maps. Its pipes still drain.
+    pub fn forget_group(&mut self, group: GroupId) {
+        self.auto_files.retain(|(key, _), _| key.group != group);
+        self.rotation_warned.retain(|(key, _)| key.group != group);
     }
 
     /// The log file of a process channel, for reading it back (RPC, /logtail):

@@ -10,11 +10,27 @@ use std::time::{Duration, Instant};
 use super::process::{Action, Now, Process};
 use crate::config::{self, LogLevel};
 
+/// A group's place in the table. A slot freed by a removed group is
+/// reused, with the next generation: an id (or key) kept from before the
+/// removal — by a waiting call, a pipe, a log file — then finds nothing
+/// instead of another group's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId {
+    pub slot: usize,
+    pub generation: u32,
+}
+
 /// Where a process lives in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
-    pub group: usize,
+    pub group: GroupId,
     pub process: usize,
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    group: Option<Group>,
 }
 
 /// A group and the state machines of its processes (in the group's order).
@@ -50,11 +66,12 @@ const WAITING_REPORT_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
 pub struct Supervisor {
-    /// Every group ever added; a removed group leaves an empty slot, so the
-    /// keys of the others (held by pids, pipes and log files) stay valid.
-    slots: Vec<Option<Group>>,
-    /// The active slots in start order: ascending (priority, name).
-    order: Vec<usize>,
+    /// The groups; a removed group leaves its slot empty for the next one
+    /// (see [`GroupId`]), so the keys of the others stay valid and the
+    /// table does not grow with every add and remove.
+    slots: Vec<Slot>,
+    /// The active groups in start order: ascending (priority, name).
+    order: Vec<GroupId>,
     pids: HashMap<i32, Key>,
     phase: Phase,
     last_waiting_report: Option<Instant>,
@@ -77,22 +94,54 @@ impl Supervisor {
     }
 
     /// Activate a group (its processes STOPPED, autostart then applies).
-    pub fn add_group(&mut self, config: config::ProcessGroup) -> usize {
+    pub fn add_group(&mut self, config: config::ProcessGroup) -> GroupId {
         let processes = config.processes.iter().cloned().map(Process::new).collect();
-        self.slots.push(Some(Group { config, processes }));
+        let group = Some(Group { config, processes });
+        let id = match self.slots.iter().position(|s| s.group.is_none()) {
+            Some(slot) => {
+                let free = &mut self.slots[slot];
+                free.generation = free.generation.wrapping_add(1);
+                free.group = group;
+                GroupId {
+                    slot,
+                    generation: free.generation,
+                }
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    group,
+                });
+                GroupId {
+                    slot: self.slots.len() - 1,
+                    generation: 0,
+                }
+            }
+        };
         self.reorder();
-        self.slots.len() - 1
+        id
     }
 
     /// Deactivate a group; the caller checked that its processes are stopped.
-    pub fn remove_group(&mut self, index: usize) {
-        self.slots[index] = None;
+    pub fn remove_group(&mut self, id: GroupId) {
+        if let Some(slot) = self.slots.get_mut(id.slot) {
+            if slot.generation == id.generation {
+                slot.group = None;
+            }
+        }
         self.reorder();
     }
 
     fn reorder(&mut self) {
-        let mut order: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].is_some())
+        let mut order: Vec<GroupId> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.group.is_some())
+            .map(|(slot, s)| GroupId {
+                slot,
+                generation: s.generation,
+            })
             .collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (&self.group(a).config, &self.group(b).config);
@@ -101,18 +150,26 @@ impl Supervisor {
         self.order = order;
     }
 
-    /// The active groups in start order, with their slot numbers.
-    pub fn groups(&self) -> impl Iterator<Item = (usize, &Group)> {
-        self.order.iter().map(|&i| (i, self.group(i)))
+    /// The active groups in start order, with their ids.
+    pub fn groups(&self) -> impl Iterator<Item = (GroupId, &Group)> {
+        self.order.iter().map(|&id| (id, self.group(id)))
     }
 
-    /// An active group by slot number.
-    pub fn group(&self, index: usize) -> &Group {
-        self.slots[index].as_ref().expect("an active group")
+    /// An active group, or `None` for an id from before its removal.
+    pub fn get_group(&self, id: GroupId) -> Option<&Group> {
+        self.slots
+            .get(id.slot)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.group.as_ref())
     }
 
-    /// The slot of the active group called `name`.
-    pub fn group_index(&self, name: &str) -> Option<usize> {
+    /// An active group, for ids just taken from the table.
+    pub fn group(&self, id: GroupId) -> &Group {
+        self.get_group(id).expect("an active group")
+    }
+
+    /// The id of the active group called `name`.
+    pub fn group_index(&self, name: &str) -> Option<GroupId> {
         self.groups()
             .find(|(_, g)| g.config.name == name)
             .map(|(i, _)| i)
@@ -122,15 +179,24 @@ impl Supervisor {
         self.phase
     }
 
+    /// A process, or `None` for a key from before its group's removal
+    /// (a waiting call, a pipe that outlived its process).
+    pub fn get(&self, key: Key) -> Option<&Process> {
+        self.get_group(key.group)?.processes.get(key.process)
+    }
+
+    /// A process, for keys just taken from the table.
     pub fn process(&self, key: Key) -> &Process {
-        &self.group(key.group).processes[key.process]
+        self.get(key).expect("a live key")
     }
 
     pub fn process_mut(&mut self, key: Key) -> &mut Process {
-        &mut self.slots[key.group]
-            .as_mut()
-            .expect("an active group")
-            .processes[key.process]
+        self.slots
+            .get_mut(key.group.slot)
+            .filter(|s| s.generation == key.group.generation)
+            .and_then(|s| s.group.as_mut())
+            .and_then(|g| g.processes.get_mut(key.process))
+            .expect("a live key")
     }
 
     /// Every process, in start order.

@@ -288,20 +288,30 @@ impl Daemon {
     /// One XML-RPC call over `{dir}/supervisor.sock` with string
     /// parameters; returns the response body.
     pub fn rpc(&self, method: &str, params: &[&str]) -> String {
-        use std::io::{Read, Write};
-        let sock = self.path("supervisor.sock");
-        wait_until("the socket", Duration::from_secs(10), || sock.exists());
-        let params: String = params
+        let params: Vec<String> = params
             .iter()
             .map(|p| {
                 let p = p.replace('&', "&amp;").replace('<', "&lt;");
-                format!("<param><value><string>{p}</string></value></param>")
+                format!("<value><string>{p}</string></value>")
             })
             .collect();
-        let body = format!(
-            "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName>\
-             <params>{params}</params></methodCall>\n"
-        );
+        let params: Vec<&str> = params.iter().map(String::as_str).collect();
+        self.rpc_values(method, &params)
+    }
+
+    /// One XML-RPC call whose parameters are given as `<value>` elements
+    /// (`<value><int>5</int></value>`); returns the response body.
+    pub fn rpc_values(&self, method: &str, values: &[&str]) -> String {
+        let (status, answer) = self.post_rpc(&call_body(method, values));
+        assert_eq!(status, 200, "HTTP status of {method}: {answer}");
+        answer
+    }
+
+    /// POST `body` to /RPC2 over `{dir}/supervisor.sock`: (status, body).
+    pub fn post_rpc(&self, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let sock = self.path("supervisor.sock");
+        wait_until("the socket", Duration::from_secs(10), || sock.exists());
         let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -313,13 +323,30 @@ impl Daemon {
             body.len()
         )
         .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP response: {response:?}"));
         match response.split_once("\r\n\r\n") {
-            Some((_, body)) => body.to_string(),
-            None => panic!("no HTTP response to {method}: {response:?}"),
+            Some((_, body)) => (status, body.to_string()),
+            None => panic!("no HTTP response: {response:?}"),
         }
     }
+}
+
+/// An XML-RPC call body whose parameters are `<value>` elements.
+pub fn call_body(method: &str, values: &[&str]) -> String {
+    let params: String = values
+        .iter()
+        .map(|v| format!("<param>{v}</param>"))
+        .collect();
+    format!(
+        "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName>\
+         <params>{params}</params></methodCall>\n"
+    )
 }
 
 /// The names of the entries of `dir`, sorted.

@@ -11,18 +11,18 @@ use super::pool::{next_serial, Pool};
 use super::{envelope, subscribes, Event};
 use crate::config::{self, GroupKind, LogLevel};
 use crate::daemon::process::Now;
-use crate::daemon::supervisor::Key;
+use crate::daemon::supervisor::{GroupId, Key};
 
 type Logs = Vec<(LogLevel, String)>;
 
 /// TICK periods, in the order their events go out when several roll over.
 const TICK_PERIODS: [u64; 3] = [5, 60, 3600];
 
-/// A pool and its listeners, which are the processes of group slot `slot`
+/// A pool and its listeners, which are the processes of group `slot`
 /// (listener `i` is process `i`).
 #[derive(Debug)]
 struct Member {
-    slot: usize,
+    slot: GroupId,
     pool: Pool,
     listeners: Vec<Listener>,
 }
@@ -45,7 +45,7 @@ impl Bus {
     }
 
     /// Subscribe the pool of a new group (other groups have no pool).
-    pub fn add_pool(&mut self, slot: usize, group: &config::ProcessGroup, wall: SystemTime) {
+    pub fn add_pool(&mut self, slot: GroupId, group: &config::ProcessGroup, wall: SystemTime) {
         let GroupKind::EventListenerPool(options) = &group.kind else {
             return;
         };
@@ -66,7 +66,7 @@ impl Bus {
     }
 
     /// Unsubscribe a group's pool before the group goes; its queue is lost.
-    pub fn remove_pool(&mut self, slot: usize, wall: SystemTime) {
+    pub fn remove_pool(&mut self, slot: GroupId, wall: SystemTime) {
         self.members.retain(|m| m.slot != slot);
         self.arm_ticks(wall);
     }
@@ -299,8 +299,18 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
+    fn id(slot: usize) -> GroupId {
+        GroupId {
+            slot,
+            generation: 0,
+        }
+    }
+
     fn key(group: usize, process: usize) -> Key {
-        Key { group, process }
+        Key {
+            group: id(group),
+            process,
+        }
     }
 
     /// Make every listener of `slot` READY as pid 1000 + process index.
@@ -330,8 +340,8 @@ mod tests {
     #[test]
     fn serial_is_global_and_only_used_when_someone_subscribes() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("a", &["TICK"], 10, 1), wall(0));
-        bus.add_pool(1, &group("b", &["EVENT"], 10, 1), wall(0));
+        bus.add_pool(id(0), &group("a", &["TICK"], 10, 1), wall(0));
+        bus.add_pool(id(1), &group("b", &["EVENT"], 10, 1), wall(0));
         let mut logs = Vec::new();
         bus.publish(Event::group_added("x"), &mut logs); // b only: serial 0
         bus.publish(Event::tick(5, 5), &mut logs); // both: serial 1
@@ -363,7 +373,7 @@ mod tests {
     #[test]
     fn first_ready_listener_gets_it_and_busy_ones_are_skipped() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("p", &["EVENT"], 10, 2), wall(0));
+        bus.add_pool(id(0), &group("p", &["EVENT"], 10, 2), wall(0));
         ready(&mut bus, 0, 2);
         let mut logs = Vec::new();
         for _ in 0..3 {
@@ -389,7 +399,7 @@ mod tests {
     #[test]
     fn a_listener_not_running_gets_nothing_even_when_ready() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("p", &["EVENT"], 10, 1), wall(0));
+        bus.add_pool(id(0), &group("p", &["EVENT"], 10, 1), wall(0));
         ready(&mut bus, 0, 1);
         let mut logs = Vec::new();
         bus.publish(Event::supervisor_running(), &mut logs);
@@ -409,7 +419,7 @@ mod tests {
     #[test]
     fn epipe_tries_the_next_listener() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("p", &["EVENT"], 10, 2), wall(0));
+        bus.add_pool(id(0), &group("p", &["EVENT"], 10, 2), wall(0));
         ready(&mut bus, 0, 2);
         let mut logs = Vec::new();
         bus.publish(Event::supervisor_running(), &mut logs);
@@ -437,8 +447,8 @@ mod tests {
     #[test]
     fn a_rejected_event_is_redelivered_in_its_own_pool_only() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("a", &["TICK_5"], 10, 1), wall(0));
-        bus.add_pool(1, &group("b", &["PROCESS_GROUP_ADDED"], 10, 1), wall(0));
+        bus.add_pool(id(0), &group("a", &["TICK_5"], 10, 1), wall(0));
+        bus.add_pool(id(1), &group("b", &["PROCESS_GROUP_ADDED"], 10, 1), wall(0));
         ready(&mut bus, 0, 1);
         ready(&mut bus, 1, 1);
         let mut logs = Vec::new();
@@ -455,7 +465,7 @@ mod tests {
     #[test]
     fn an_exit_while_busy_puts_the_event_back_first() {
         let mut bus = Bus::default();
-        bus.add_pool(0, &group("p", &["EVENT"], 10, 1), wall(0));
+        bus.add_pool(id(0), &group("p", &["EVENT"], 10, 1), wall(0));
         ready(&mut bus, 0, 1);
         let mut logs = Vec::new();
         bus.publish(Event::supervisor_running(), &mut logs);
@@ -475,7 +485,7 @@ mod tests {
             wall: wall(secs),
         };
         assert_eq!(bus.tick_deadline(at(12)), None);
-        bus.add_pool(0, &group("p", &["TICK_5", "TICK_60"], 10, 1), wall(12));
+        bus.add_pool(id(0), &group("p", &["TICK_5", "TICK_60"], 10, 1), wall(12));
         let now = at(12);
         let deadline = bus.tick_deadline(now).unwrap();
         assert_eq!(deadline - now.mono, Duration::from_secs(3));
@@ -486,7 +496,7 @@ mod tests {
             [Event::tick(5, 60), Event::tick(60, 60)],
             "missed slices are not caught up"
         );
-        bus.remove_pool(0, wall(62));
+        bus.remove_pool(id(0), wall(62));
         assert_eq!(bus.tick_deadline(at(62)), None);
     }
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
+use super::snapshot::Snapshot;
 use crate::daemon::http::{Backend, LogRequest, Reply};
 use crate::xmlrpc::{self, faults, Call, Fault, Value};
 
@@ -29,9 +30,9 @@ pub enum Message {
 /// The reactor's first reply to a call.
 pub enum Response {
     Now(Answer),
-    /// The call waits for process state; its encoded answer will come on
-    /// this channel (deferred answers are rare, so the reactor encodes them).
-    Later(Receiver<Vec<u8>>),
+    /// The call waits for process state; its answer will come on this
+    /// channel once the processes get there.
+    Later(Receiver<Answer>),
 }
 
 /// The daemon's side of the HTTP layer.
@@ -65,6 +66,75 @@ impl ReactorBackend {
     fn send(&self, message: Message) -> bool {
         self.tx.send(message).is_ok() && self.waker.wake().is_ok()
     }
+
+    /// The latest published snapshot (a poisoned lock still holds one).
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Run one call: from the snapshot when it only reads, otherwise on the
+    /// reactor, waiting here (never there) for a deferred answer.
+    fn answer(&self, call: Call) -> Answer {
+        if let Some(answer) = self.snapshot().answer(&call) {
+            return answer;
+        }
+        let (reply, answer) = mpsc::channel();
+        if !self.send(Message::Call { call, reply }) {
+            return Err(shutting_down());
+        }
+        match answer.recv() {
+            Ok(Response::Now(answer)) => answer,
+            Ok(Response::Later(later)) => later.recv().unwrap_or_else(|_| Err(shutting_down())),
+            Err(_) => Err(shutting_down()),
+        }
+    }
+
+    /// system.multicall: the calls in order, each answered as if alone
+    /// (so each sees the effects of the ones before it); a fault becomes
+    /// that entry's struct, as in Python.
+    fn multicall(&self, params: &[Value]) -> Answer {
+        let [Value::Array(calls)] = params else {
+            return Err(Fault::named(faults::INCORRECT_PARAMETERS, None));
+        };
+        let results = calls
+            .iter()
+            .map(|item| {
+                let answer = multicall_item(item).and_then(|call| {
+                    if call.method == "system.multicall" {
+                        return Err(Fault::named(
+                            faults::INCORRECT_PARAMETERS,
+                            Some("Recursive system.multicall forbidden"),
+                        ));
+                    }
+                    self.answer(call)
+                });
+                answer.unwrap_or_else(|fault| fault.to_value())
+            })
+            .collect();
+        Ok(Value::Array(results))
+    }
+}
+
+/// One entry of a multicall's array as a call of its own.
+fn multicall_item(item: &Value) -> Result<Call, Fault> {
+    let Some(method) = item.get("methodName").and_then(Value::as_str) else {
+        return Err(Fault::named(
+            faults::INCORRECT_PARAMETERS,
+            Some("No methodName"),
+        ));
+    };
+    let params = match item.get("params") {
+        Some(Value::Array(params)) => params.clone(),
+        None => Vec::new(),
+        Some(_) => return Err(Fault::named(faults::INCORRECT_PARAMETERS, None)),
+    };
+    Ok(Call {
+        method: method.to_string(),
+        params,
+    })
 }
 
 pub fn encode(answer: Answer) -> Vec<u8> {
@@ -75,15 +145,15 @@ pub fn encode(answer: Answer) -> Vec<u8> {
 }
 
 /// The reactor is gone (shutting down): say so as a fault, not a hang.
-fn gone() -> Vec<u8> {
-    xmlrpc::write_fault(&Fault::named(faults::SHUTDOWN_STATE, None))
+fn shutting_down() -> Fault {
+    Fault::named(faults::SHUTDOWN_STATE, None)
 }
 
 impl Backend for ReactorBackend {
     fn rpc(&self, body: Vec<u8>) -> Reply {
-        let snapshot = self.snapshot.lock().map(|s| s.clone()).ok();
+        let snapshot = self.snapshot();
         let second = wall_second();
-        if let Some(snapshot) = &snapshot {
+        {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(hit) = cache.as_ref().filter(|c| {
                 c.generation == snapshot.generation && c.second == second && c.request == body
@@ -102,29 +172,24 @@ impl Backend for ReactorBackend {
             Err(xmlrpc::RequestError::Malformed(_)) => return Reply::Error(400),
             Err(xmlrpc::RequestError::TooLarge) => return Reply::Error(413),
         };
-        if let Some(snapshot) = snapshot {
+        if call.method == "supervisor.getAllProcessInfo" {
             if let Some(answer) = snapshot.answer(&call) {
                 let encoded: Arc<[u8]> = encode(answer).into();
-                if call.method == "supervisor.getAllProcessInfo" {
-                    *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-                        generation: snapshot.generation,
-                        second,
-                        request: body,
-                        body: encoded.clone(),
-                    });
-                }
+                *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+                    generation: snapshot.generation,
+                    second,
+                    request: body,
+                    body: encoded.clone(),
+                });
                 return Reply::Ready(encoded);
             }
         }
-        let (reply, answer) = mpsc::channel();
-        if !self.send(Message::Call { call, reply }) {
-            return Reply::Ready(gone().into());
-        }
-        match answer.recv() {
-            Ok(Response::Now(answer)) => Reply::Ready(encode(answer).into()),
-            Ok(Response::Later(later)) => Reply::Later(later),
-            Err(_) => Reply::Ready(gone().into()),
-        }
+        let answer = if call.method == "system.multicall" {
+            self.multicall(&call.params)
+        } else {
+            self.answer(call)
+        };
+        Reply::Ready(encode(answer).into())
     }
 
     fn log_file(&self, which: LogRequest) -> Option<PathBuf> {

@@ -4,6 +4,7 @@
 //! sleeps without a timeout — zero wakeups when idle.
 
 mod bridge;
+mod params;
 mod rpc;
 mod snapshot;
 
@@ -101,7 +102,7 @@ pub struct Reactor {
     bridge: Receiver<bridge::Message>,
     bridge_tx: Sender<bridge::Message>,
     /// Calls waiting for process state, with where their answer goes.
-    waiting: Vec<(rpc::Waiter, Sender<Vec<u8>>)>,
+    waiting: Vec<(rpc::Waiter, Sender<bridge::Answer>)>,
     servers: Option<http::Servers>,
     /// The status copy the HTTP threads answer read-only calls from.
     snapshot: snapshot::Shared,
@@ -153,6 +154,7 @@ impl Reactor {
                 phase: Phase::Running,
                 identifier: String::new(),
                 rpc_enabled: false,
+                main_log: None,
                 processes: Vec::new(),
             }))),
             snapshot_stale: true,
@@ -168,10 +170,10 @@ impl Reactor {
     /// then stop the servers, which lets answers being written finish.
     fn close_servers(&mut self) {
         for (_, reply) in std::mem::take(&mut self.waiting) {
-            let _ = reply.send(bridge::encode(Err(crate::xmlrpc::Fault::named(
+            let _ = reply.send(Err(crate::xmlrpc::Fault::named(
                 crate::xmlrpc::faults::SHUTDOWN_STATE,
                 None,
-            ))));
+            )));
         }
         while let Ok(message) = self.bridge.try_recv() {
             match message {
@@ -209,7 +211,7 @@ impl Reactor {
     /// then supervisord is RUNNING.
     fn groups_created(&mut self) {
         let wall = std::time::SystemTime::now();
-        let slots: Vec<usize> = self.table.groups().map(|(slot, _)| slot).collect();
+        let slots: Vec<_> = self.table.groups().map(|(slot, _)| slot).collect();
         for slot in slots {
             let group = &self.table.group(slot).config;
             self.bus.add_pool(slot, group, wall);
@@ -275,7 +277,7 @@ impl Reactor {
         self.bus.dispatch(
             &self.config.supervisord.identifier,
             |key| {
-                let process = table.process(key);
+                let process = table.get(key)?;
                 process.pid().filter(|_| process.state() == State::Running)
             },
             |pid, bytes| stdin.write(registry, pid, bytes),
@@ -343,6 +345,10 @@ impl Reactor {
             phase: self.table.phase(),
             identifier: self.config.supervisord.identifier.clone(),
             rpc_enabled: !self.config.rpcinterfaces.is_empty(),
+            main_log: match &self.config.supervisord.logfile {
+                config::MainLog::File(path) => Some(path.clone()),
+                config::MainLog::Syslog => None,
+            },
             processes,
         });
         *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
@@ -353,7 +359,7 @@ impl Reactor {
         while let Ok(message) = self.bridge.try_recv() {
             match message {
                 bridge::Message::Call { call, reply } => {
-                    let outcome = self.call(call, false);
+                    let outcome = self.call(call);
                     // Whoever gets this answer may ask for status next: they
                     // must see the effect of their own call.
                     self.publish_snapshot();
@@ -377,7 +383,7 @@ impl Reactor {
     }
 
     /// Answer the waiting calls whose processes got where they wait for.
-    fn settle_waiting(&mut self) {
+    pub(super) fn settle_waiting(&mut self) {
         if self.waiting.is_empty() {
             return;
         }
@@ -387,7 +393,7 @@ impl Reactor {
         for (waiter, reply) in std::mem::take(&mut self.waiting) {
             match self.settle(waiter) {
                 rpc::Outcome::Done(answer) => {
-                    let _ = reply.send(bridge::encode(answer));
+                    let _ = reply.send(answer);
                 }
                 rpc::Outcome::Wait(waiter) => self.waiting.push((waiter, reply)),
             }

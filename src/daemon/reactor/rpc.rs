@@ -3,19 +3,17 @@
 //!
 //! A method either answers at once or returns a [`Waiter`] that the reactor
 //! polls after every state change until it can answer (startProcess with
-//! `wait`, group and "all" forms, multicall) — Supervisor's deferred
-//! responses, without any polling timer.
+//! `wait`, group and "all" forms) — Supervisor's deferred responses, without
+//! any polling timer. Status and log reads never come here: the HTTP thread
+//! answers them from the published snapshot (`snapshot.rs`), and runs
+//! `system.multicall` itself, one call at a time (`bridge.rs`).
 
-use std::collections::VecDeque;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
-
-use super::{snapshot, Reactor};
+use super::params::{bad_params, Params};
+use super::Reactor;
 use crate::config::{datatypes, LogTarget, MainLog as MainLogTarget};
-use crate::daemon::cli::SUPERVISOR_VERSION;
 use crate::daemon::process::{Now, State};
 use crate::daemon::spawn;
-use crate::daemon::supervisor::{Key, Phase};
+use crate::daemon::supervisor::{GroupId, Key, Phase};
 use crate::xmlrpc::{faults, Call, Fault, Value};
 
 type Answer = Result<Value, Fault>;
@@ -35,12 +33,6 @@ pub(super) enum Waiter {
     /// Group and "all" forms: one result struct per process, in completion order.
     Many {
         waiting: Vec<(Key, Waiter)>,
-        results: Vec<Value>,
-    },
-    /// system.multicall: calls run strictly in order, a waiting one holds the rest.
-    Multi {
-        current: Option<Box<Waiter>>,
-        rest: VecDeque<Value>,
         results: Vec<Value>,
     },
 }
@@ -127,38 +119,11 @@ const METHODS: &[(&str, &[&str])] = &[
 /// What a namespec names (xmlrpc.md §3).
 enum Target {
     Process(Key),
-    Group(usize),
+    Group(GroupId),
 }
 
 fn fault(code: i32, extra: Option<&str>) -> Fault {
     Fault::named(code, extra)
-}
-
-fn bad_params() -> Fault {
-    fault(faults::INCORRECT_PARAMETERS, None)
-}
-
-/// The parameters of one call, checked as they are taken.
-struct Params<'a>(&'a [Value]);
-
-impl Params<'_> {
-    fn string(&self, i: usize) -> Result<&str, Fault> {
-        self.0.get(i).and_then(Value::as_str).ok_or_else(bad_params)
-    }
-
-    /// Offsets and lengths: Supervisor applies `int()`, so numeric strings work.
-    fn int(&self, i: usize) -> Result<i64, Fault> {
-        match self.0.get(i) {
-            Some(Value::Int(n)) => Ok(*n),
-            Some(Value::String(s)) => s.trim().parse().map_err(|_| bad_params()),
-            _ => Err(bad_params()),
-        }
-    }
-
-    /// An optional `wait` flag: Python truthiness, true when omitted.
-    fn wait(&self, i: usize) -> bool {
-        self.0.get(i).is_none_or(Value::truthy)
-    }
 }
 
 fn result_struct(name: &str, group: &str, answer: &Answer) -> Value {
@@ -175,8 +140,8 @@ fn result_struct(name: &str, group: &str, answer: &Answer) -> Value {
 }
 
 impl Reactor {
-    /// Run one call. `nested` is set inside system.multicall.
-    pub(super) fn call(&mut self, call: Call, nested: bool) -> Outcome {
+    /// Run one call.
+    pub(super) fn call(&mut self, call: Call) -> Outcome {
         let Call { method, params } = call;
         let Some(&(_, signature)) = METHODS.iter().find(|(name, _)| *name == method) else {
             return Outcome::Done(Err(fault(faults::UNKNOWN_METHOD, None)));
@@ -198,6 +163,8 @@ impl Reactor {
         {
             return Outcome::Done(Err(fault(faults::SHUTDOWN_STATE, None)));
         }
+        // Status and log reads are answered from the snapshot on the HTTP
+        // thread (`snapshot.rs`) and never arrive here.
         let p = Params(&params);
         let now = Now::current();
         let done = |answer: Answer| Outcome::Done(answer);
@@ -213,58 +180,12 @@ impl Reactor {
                     .map(|(_, sig)| Value::Array(sig.iter().map(|t| Value::str(*t)).collect()))
                     .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
             })),
-            "system.multicall" => {
-                if nested {
-                    return done(Err(fault(
-                        faults::INCORRECT_PARAMETERS,
-                        Some("Recursive system.multicall forbidden"),
-                    )));
-                }
-                match params.first() {
-                    Some(Value::Array(calls)) => self.multicall(Waiter::Multi {
-                        current: None,
-                        rest: calls.iter().cloned().collect(),
-                        results: Vec::new(),
-                    }),
-                    _ => done(Err(bad_params())),
-                }
-            }
-            "supervisor.getAPIVersion" | "supervisor.getVersion" => done(Ok(Value::str("3.0"))),
-            "supervisor.getSupervisorVersion" => done(Ok(Value::str(SUPERVISOR_VERSION))),
-            "supervisor.getIdentification" => {
-                done(Ok(Value::str(&self.config.supervisord.identifier)))
-            }
-            "supervisor.getState" => {
-                let phase = self.table.phase();
-                let name = match phase {
-                    Phase::Running => "RUNNING",
-                    Phase::Stopping { restart: true } => "RESTARTING",
-                    Phase::Stopping { restart: false } => "SHUTDOWN",
-                };
-                done(Ok(Value::Struct(vec![
-                    ("statecode".into(), Value::Int(phase.code().into())),
-                    ("statename".into(), Value::str(name)),
-                ])))
-            }
-            "supervisor.getPID" => done(Ok(Value::Int(std::process::id().into()))),
-            "supervisor.getProcessInfo" => {
-                done(p.string(0).and_then(|name| match self.resolve(name)? {
-                    Target::Process(key) => Ok(self.process_info(key, now)),
-                    Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
-                }))
-            }
-            "supervisor.getAllProcessInfo" => {
-                let mut keys = self.table.keys();
-                keys.sort_by(|a, b| {
-                    let (pa, pb) = (self.table.process(*a), self.table.process(*b));
-                    (&pa.config.group, &pa.config.name).cmp(&(&pb.config.group, &pb.config.name))
-                });
-                done(Ok(Value::Array(
-                    keys.into_iter()
-                        .map(|k| self.process_info(k, now))
-                        .collect(),
-                )))
-            }
+            // The HTTP thread runs multicalls, sending each call here on its
+            // own; one arriving here can only be nested in another.
+            "system.multicall" => done(Err(fault(
+                faults::INCORRECT_PARAMETERS,
+                Some("Recursive system.multicall forbidden"),
+            ))),
             "supervisor.getAllConfigInfo" => done(Ok(self.all_config_info())),
             "supervisor.startProcess" => match p.string(0) {
                 Ok(name) => {
@@ -319,24 +240,6 @@ impl Reactor {
                 }
                 done(answer)
             }
-            "supervisor.readLog" | "supervisor.readMainLog" => {
-                done(p.int(0).and_then(|o| p.int(1).map(|l| (o, l))).and_then(
-                    |(offset, length)| {
-                        let path = self
-                            .main_log_path()
-                            .ok_or_else(|| fault(faults::NO_FILE, None))?;
-                        read_log(&path, offset, length)
-                    },
-                ))
-            }
-            "supervisor.readProcessStdoutLog" | "supervisor.readProcessLog" => {
-                done(self.read_process_log(&p, false))
-            }
-            "supervisor.readProcessStderrLog" => done(self.read_process_log(&p, true)),
-            "supervisor.tailProcessStdoutLog" | "supervisor.tailProcessLog" => {
-                done(self.tail_process_log(&p, false))
-            }
-            "supervisor.tailProcessStderrLog" => done(self.tail_process_log(&p, true)),
             "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => {
                 done(p.string(0).and_then(|name| match self.resolve(name)? {
                     Target::Process(key) => self.clear_logs(key, name),
@@ -471,7 +374,11 @@ impl Reactor {
         {
             return Err(fault(faults::STILL_RUNNING, Some(name)));
         }
+        // Calls waiting on its processes (all stopped now) get their
+        // answers before the processes go.
+        self.settle_waiting();
         self.bus.remove_pool(index, std::time::SystemTime::now());
+        self.outputs.forget_group(index);
         self.table.remove_group(index);
         self.raise(super::Event::group_removed(name));
         self.dirty = true;
@@ -509,14 +416,14 @@ impl Reactor {
     }
 
     /// A plain group name (group methods do not take `group:*`).
-    fn group_named(&self, name: &str) -> Result<usize, Fault> {
+    fn group_named(&self, name: &str) -> Result<GroupId, Fault> {
         self.table
             .group_index(name)
             .ok_or_else(|| fault(faults::BAD_NAME, Some(name)))
     }
 
     /// The processes of a group, by process priority (config order for ties).
-    fn group_keys(&self, group: usize) -> Vec<Key> {
+    fn group_keys(&self, group: GroupId) -> Vec<Key> {
         let mut keys: Vec<Key> = (0..self.table.group(group).processes.len())
             .map(|process| Key { group, process })
             .collect();
@@ -526,7 +433,7 @@ impl Reactor {
 
     /// Every process: groups by priority (the table's order), then process priority.
     fn keys_in_priority_order(&self) -> Vec<Key> {
-        let groups: Vec<usize> = self.table.groups().map(|(g, _)| g).collect();
+        let groups: Vec<GroupId> = self.table.groups().map(|(g, _)| g).collect();
         groups
             .into_iter()
             .flat_map(|g| self.group_keys(g))
@@ -535,17 +442,6 @@ impl Reactor {
 
     fn namespec(&self, key: Key) -> String {
         self.table.process(key).config.namespec()
-    }
-
-    fn process_info(&self, key: Key, now: Now) -> Value {
-        let process = self.table.process(key);
-        let path = |stderr| {
-            self.outputs
-                .log_path(key, &process.config, stderr)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
-        snapshot::process_info(process, &path(false), &path(true), now)
     }
 
     fn all_config_info(&self) -> Value {
@@ -728,8 +624,10 @@ impl Reactor {
     }
 
     fn result_for(&self, key: Key, answer: &Answer) -> Value {
-        let c = &self.table.process(key).config;
-        result_struct(&c.name, &c.group, answer)
+        match self.table.get(key) {
+            Some(p) => result_struct(&p.config.name, &p.config.group, answer),
+            None => result_struct("", "", answer),
+        }
     }
 
     fn signal_named(&mut self, p: &Params, now: Now) -> Answer {
@@ -778,7 +676,11 @@ impl Reactor {
     pub(super) fn settle(&mut self, waiter: Waiter) -> Outcome {
         match waiter {
             Waiter::Start(key) => {
-                let process = self.table.process(key);
+                // Waiters are settled before a group goes (`remove_group`);
+                // a key that still went stale must not take the loop down.
+                let Some(process) = self.table.get(key) else {
+                    return Outcome::Done(Err(fault(faults::ABNORMAL_TERMINATION, None)));
+                };
                 if !process.spawnerr().is_empty() {
                     let name = self.namespec(key);
                     return Outcome::Done(Err(fault(faults::SPAWN_ERROR, Some(&name))));
@@ -793,7 +695,7 @@ impl Reactor {
                 }
             }
             Waiter::Stop(key) => {
-                if self.table.process(key).state().is_stopped() {
+                if self.table.get(key).is_none_or(|p| p.state().is_stopped()) {
                     Outcome::Done(Ok(Value::Bool(true)))
                 } else {
                     Outcome::Wait(Waiter::Stop(key))
@@ -819,58 +721,6 @@ impl Reactor {
                     })
                 }
             }
-            multi @ Waiter::Multi { .. } => self.multicall(multi),
-        }
-    }
-
-    fn multicall(&mut self, waiter: Waiter) -> Outcome {
-        let Waiter::Multi {
-            mut current,
-            mut rest,
-            mut results,
-        } = waiter
-        else {
-            return self.settle(waiter);
-        };
-        loop {
-            if let Some(w) = current.take() {
-                match self.settle(*w) {
-                    Outcome::Done(answer) => results.push(multicall_entry(answer)),
-                    Outcome::Wait(w) => {
-                        return Outcome::Wait(Waiter::Multi {
-                            current: Some(Box::new(w)),
-                            rest,
-                            results,
-                        })
-                    }
-                }
-            }
-            let Some(item) = rest.pop_front() else {
-                return Outcome::Done(Ok(Value::Array(results)));
-            };
-            let Some(method) = item.get("methodName").and_then(Value::as_str) else {
-                results.push(multicall_entry(Err(fault(
-                    faults::INCORRECT_PARAMETERS,
-                    Some("No methodName"),
-                ))));
-                continue;
-            };
-            let params = match item.get("params") {
-                Some(Value::Array(params)) => params.clone(),
-                None => Vec::new(),
-                Some(_) => {
-                    results.push(multicall_entry(Err(bad_params())));
-                    continue;
-                }
-            };
-            let call = Call {
-                method: method.to_string(),
-                params,
-            };
-            match self.call(call, true) {
-                Outcome::Done(answer) => results.push(multicall_entry(answer)),
-                Outcome::Wait(w) => current = Some(Box::new(w)),
-            }
         }
     }
 
@@ -878,42 +728,6 @@ impl Reactor {
         match &self.config.supervisord.logfile {
             MainLogTarget::File(path) => Some(path.clone()),
             MainLogTarget::Syslog => None,
-        }
-    }
-
-    fn process_log(&self, name: &str, stderr: bool) -> Result<Option<std::path::PathBuf>, Fault> {
-        match self.resolve(name)? {
-            Target::Process(key) => {
-                let process = self.table.process(key);
-                Ok(self.outputs.log_path(key, &process.config, stderr))
-            }
-            Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
-        }
-    }
-
-    fn read_process_log(&self, p: &Params, stderr: bool) -> Answer {
-        let name = p.string(0)?;
-        let (offset, length) = (p.int(1)?, p.int(2)?);
-        let path = self
-            .process_log(name, stderr)?
-            .ok_or_else(|| fault(faults::NO_FILE, None))?;
-        read_log(&path, offset, length)
-    }
-
-    fn tail_process_log(&self, p: &Params, stderr: bool) -> Answer {
-        let name = p.string(0)?;
-        let (offset, length) = (p.int(1)?, p.int(2)?);
-        let empty = || Value::Array(vec![Value::str(""), Value::Int(0), Value::Bool(false)]);
-        let Some(path) = self.process_log(name, stderr)? else {
-            return Ok(empty());
-        };
-        match tail_log(&path, offset, length) {
-            Some((data, size, overflow)) => Ok(Value::Array(vec![
-                Value::String(data),
-                Value::Int(size),
-                Value::Bool(overflow),
-            ])),
-            None => Ok(empty()),
         }
     }
 
@@ -977,14 +791,6 @@ fn signal_param(p: &Params, index: usize) -> Result<String, Fault> {
     }
 }
 
-/// A multicall result entry: the bare value, or the fault as a struct.
-fn multicall_entry(answer: Answer) -> Value {
-    match answer {
-        Ok(value) => value,
-        Err(f) => f.to_value(),
-    }
-}
-
 fn method_help(name: &str) -> Answer {
     let text = match name {
         "supervisor.startProcess" => "Start a process; with wait, answer once it is RUNNING.",
@@ -998,114 +804,4 @@ fn method_help(name: &str) -> Answer {
         _ => return Err(fault(faults::SIGNATURE_UNSUPPORTED, None)),
     };
     Ok(Value::str(text))
-}
-
-/// readLog / read*Log (xmlrpc.md §6.5), decoded lossily (Supervisor failed
-/// with HTTP 500 on a slice that splits a UTF-8 character).
-pub(super) fn read_log(path: &Path, offset: i64, length: i64) -> Answer {
-    if (offset < 0 && length != 0) || (offset >= 0 && length < 0) {
-        return Err(fault(faults::BAD_ARGUMENTS, None));
-    }
-    let mut file = std::fs::File::open(path)
-        .map_err(|_| fault(faults::NO_FILE, Some(&path.display().to_string())))?;
-    let failed = || fault(faults::FAILED, Some(&path.display().to_string()));
-    let size = file.metadata().map_err(|_| failed())?.len() as i64;
-    let (start, end) = if offset < 0 {
-        ((size + offset).max(0), size)
-    } else if length == 0 {
-        (offset.min(size), size)
-    } else {
-        (offset.min(size), (offset.saturating_add(length)).min(size))
-    };
-    let mut data = vec![0u8; (end - start).max(0) as usize];
-    file.seek(SeekFrom::Start(start as u64))
-        .map_err(|_| failed())?;
-    file.read_exact(&mut data).map_err(|_| failed())?;
-    Ok(Value::String(String::from_utf8_lossy(&data).into_owned()))
-}
-
-/// tail*Log: `(bytes, new offset = size, overflow)`; None when the file is missing.
-pub(super) fn tail_log(path: &Path, offset: i64, length: i64) -> Option<(String, i64, bool)> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len() as i64;
-    let (mut offset, mut length) = (offset, length);
-    let mut overflow = false;
-    if size > offset.saturating_add(length) {
-        overflow = true;
-        offset = size - 1;
-    }
-    if offset.saturating_add(length) > size {
-        if offset > size - 1 {
-            length = 0;
-        }
-        offset = size - length;
-    }
-    let offset = offset.max(0);
-    let length = length.max(0);
-    let mut data = Vec::with_capacity(length as usize);
-    file.seek(SeekFrom::Start(offset as u64)).ok()?;
-    file.take(length as u64).read_to_end(&mut data).ok()?;
-    Some((String::from_utf8_lossy(&data).into_owned(), size, overflow))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file_with(content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        std::fs::write(&path, content).unwrap();
-        (dir, path)
-    }
-
-    fn text(answer: Answer) -> String {
-        match answer.unwrap() {
-            Value::String(s) => s,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn read_log_offsets_and_lengths() {
-        let (_d, path) = file_with(b"0123456789");
-        assert_eq!(text(read_log(&path, 0, 0)), "0123456789");
-        assert_eq!(text(read_log(&path, 3, 0)), "3456789");
-        assert_eq!(text(read_log(&path, 3, 2)), "34");
-        assert_eq!(text(read_log(&path, 20, 2)), "");
-        assert_eq!(text(read_log(&path, -4, 0)), "6789");
-        assert_eq!(text(read_log(&path, -40, 0)), "0123456789");
-        assert_eq!(
-            read_log(&path, -4, 2).unwrap_err().code,
-            faults::BAD_ARGUMENTS
-        );
-        assert_eq!(
-            read_log(&path, 4, -2).unwrap_err().code,
-            faults::BAD_ARGUMENTS
-        );
-        let missing = path.with_file_name("missing");
-        assert_eq!(read_log(&missing, 0, 0).unwrap_err().code, faults::NO_FILE);
-    }
-
-    #[test]
-    fn read_log_splitting_a_character_is_lossy_not_an_error() {
-        let (_d, path) = file_with("é".as_bytes());
-        assert_eq!(text(read_log(&path, -1, 0)), "\u{fffd}");
-    }
-
-    #[test]
-    fn tail_log_follows_supervisors_algorithm() {
-        let content: Vec<u8> = (0..1180).map(|i| b'a' + (i % 26) as u8).collect();
-        let (_d, path) = file_with(&content);
-        let (data, size, overflow) = tail_log(&path, 0, 20).unwrap();
-        assert_eq!(
-            (data.as_bytes(), size, overflow),
-            (&content[1160..], 1180, true)
-        );
-        let (data, size, overflow) = tail_log(&path, 1180, 20).unwrap();
-        assert_eq!((data.as_str(), size, overflow), ("", 1180, false));
-        let (data, _, overflow) = tail_log(&path, 1170, 20).unwrap();
-        assert_eq!((data.as_bytes(), overflow), (&content[1160..], false));
-        assert!(tail_log(&path.with_file_name("nope"), 0, 10).is_none());
-    }
 }

@@ -2,12 +2,16 @@
 //! whenever something changed. The busiest calls (`getAllProcessInfo`,
 //! `getProcessInfo`, `getState` …) are answered from it on the HTTP threads,
 //! without a round trip through the reactor: the reactor still owns the
-//! state; readers only ever see a finished copy.
+//! state; readers only ever see a finished copy. Log reads are answered here
+//! too, so reading a big slice of a file never stalls the event loop.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::params::Params;
 use crate::daemon::cli::SUPERVISOR_VERSION;
+use crate::daemon::logread;
 use crate::daemon::process::{Now, Process};
 use crate::daemon::supervisor::Phase;
 use crate::xmlrpc::{faults, Call, Fault, Value};
@@ -24,6 +28,8 @@ pub struct Snapshot {
     pub identifier: String,
     /// Whether `[rpcinterface:supervisor]` provides the `supervisor.*` namespace.
     pub rpc_enabled: bool,
+    /// supervisord's own log file (none with syslog).
+    pub main_log: Option<PathBuf>,
     /// In `getAllProcessInfo` order: group name, then process name.
     pub processes: Vec<View>,
 }
@@ -79,6 +85,14 @@ const READ_ONLY: &[(&str, usize)] = &[
     ("supervisor.getVersion", 0),
     ("supervisor.getSupervisorVersion", 0),
     ("supervisor.getIdentification", 0),
+    ("supervisor.readLog", 2),
+    ("supervisor.readMainLog", 2),
+    ("supervisor.readProcessLog", 3),
+    ("supervisor.readProcessStdoutLog", 3),
+    ("supervisor.readProcessStderrLog", 3),
+    ("supervisor.tailProcessLog", 3),
+    ("supervisor.tailProcessStdoutLog", 3),
+    ("supervisor.tailProcessStderrLog", 3),
 ];
 
 impl Snapshot {
@@ -97,6 +111,7 @@ impl Snapshot {
             return fault(faults::SHUTDOWN_STATE);
         }
         let now = Now::current();
+        let p = Params(&call.params);
         Some(Ok(match method {
             "supervisor.getAllProcessInfo" => Value::Array(
                 self.processes
@@ -120,8 +135,66 @@ impl Snapshot {
             "supervisor.getPID" => Value::Int(std::process::id().into()),
             "supervisor.getSupervisorVersion" => Value::str(SUPERVISOR_VERSION),
             "supervisor.getIdentification" => Value::str(&self.identifier),
+            "supervisor.readLog" | "supervisor.readMainLog" => {
+                return Some(self.read_main_log(&p));
+            }
+            "supervisor.readProcessLog" | "supervisor.readProcessStdoutLog" => {
+                return Some(self.read_process_log(&p, false));
+            }
+            "supervisor.readProcessStderrLog" => return Some(self.read_process_log(&p, true)),
+            "supervisor.tailProcessLog" | "supervisor.tailProcessStdoutLog" => {
+                return Some(self.tail_process_log(&p, false));
+            }
+            "supervisor.tailProcessStderrLog" => return Some(self.tail_process_log(&p, true)),
             _ => Value::str("3.0"),
         }))
+    }
+
+    fn read_main_log(&self, p: &Params) -> Answer {
+        let (offset, length) = (p.int(0)?, p.int(1)?);
+        let path = self
+            .main_log
+            .as_deref()
+            .ok_or_else(|| Fault::named(faults::NO_FILE, None))?;
+        logread::read_log(path, offset, length)
+    }
+
+    /// The log file of one process's channel: `Ok(None)` when it has none
+    /// (NONE, syslog, supervisord's own stdout).
+    fn process_log(&self, name: &str, stderr: bool) -> Result<Option<&Path>, Fault> {
+        let view = self
+            .find(name)
+            .ok_or_else(|| Fault::named(faults::BAD_NAME, Some(name)))?;
+        let path = if stderr {
+            &view.stderr_log
+        } else {
+            &view.stdout_log
+        };
+        Ok((!path.is_empty()).then(|| Path::new(path.as_str())))
+    }
+
+    fn read_process_log(&self, p: &Params, stderr: bool) -> Answer {
+        let name = p.string(0)?;
+        let (offset, length) = (p.int(1)?, p.int(2)?);
+        let path = self
+            .process_log(name, stderr)?
+            .ok_or_else(|| Fault::named(faults::NO_FILE, None))?;
+        logread::read_log(path, offset, length)
+    }
+
+    fn tail_process_log(&self, p: &Params, stderr: bool) -> Answer {
+        let name = p.string(0)?;
+        let (offset, length) = (p.int(1)?, p.int(2)?);
+        let tail = match self.process_log(name, stderr)? {
+            Some(path) => logread::tail_log(path, offset, length),
+            None => None,
+        };
+        let (data, size, overflow) = tail.unwrap_or_default();
+        Ok(Value::Array(vec![
+            Value::String(data),
+            Value::Int(size),
+            Value::Bool(overflow),
+        ]))
     }
 
     /// A namespec naming one process (`name`, `group:name`); whole-group
