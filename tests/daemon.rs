@@ -543,3 +543,46 @@ fn a_realtime_signal_is_logged_not_fatal() {
     );
     assert!(d.shutdown().success());
 }
+
+/// Out of descriptors (the limit set for supervisord alone), spawns say
+/// Supervisor's "too many open files to spawn 'x'".
+#[test]
+fn running_out_of_descriptors_at_spawn_says_too_many_open_files() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let conf = dir.path().join("supervisord.conf");
+    let body = format!(
+        "{}minfds=10\n[program:many]\ncommand=sleep 1000\nnumprocs=20\n\
+         process_name=%(program_name)s_%(process_num)s\nstartsecs=0\nstartretries=0\n\
+         stdout_logfile={d}/%(process_num)s.out\nstderr_logfile={d}/%(process_num)s.err\n",
+        common::header(dir.path(), "info")
+    );
+    std::fs::write(&conf, body).unwrap();
+    // A low limit of our own, inherited by supervisord only.
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 24 && exec {} -n -c {}",
+            common::BIN,
+            conf.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut daemon = Daemon {
+        child,
+        log: dir.path().join("supervisord.log"),
+        conf,
+        dir,
+    };
+    let log = daemon.wait_for("gave up", Duration::from_secs(10));
+    assert!(
+        log.contains("spawnerr: too many open files to spawn 'many_"),
+        "{log}"
+    );
+    assert!(!log.contains("unknown error"), "{log}");
+    assert!(daemon.shutdown().success());
+}

@@ -103,7 +103,10 @@ impl MainLog {
         let mut destination_failing = false;
         let destination = match &cfg.logfile {
             config::MainLog::File(path) => {
-                let file = RotatingFile::open(path, cfg.logfile_maxbytes, cfg.logfile_backups)?;
+                let file = RotatingFile::open(path, cfg.logfile_maxbytes, cfg.logfile_backups)
+                    .map_err(|e| {
+                        io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
+                    })?;
                 warnings.extend(file.rotation_warning());
                 Destination::File(file)
             }

@@ -40,6 +40,11 @@ struct OutputPipe {
     log: ChannelLog,
     /// Not read while the destination's backlog is over the limit.
     paused: bool,
+    /// Its process was reaped: what is in the pipe now is the last of its
+    /// output; once read, the pipe closes even if a grandchild still holds
+    /// the other end (it would otherwise stay open for as long as that
+    /// grandchild lives, with its log file, restart after restart).
+    reaped: bool,
 }
 
 /// What output produced for the event system.
@@ -68,6 +73,8 @@ pub enum Produced {
 /// Every output pipe and where its bytes go.
 pub struct Outputs {
     pipes: HashMap<Token, OutputPipe>,
+    /// The pipes of each spawn, to close them when it is reaped.
+    by_pid: HashMap<i32, Vec<Token>>,
     next_token: usize,
     consoles: Consoles,
     syslog: Option<Syslog>,
@@ -83,6 +90,7 @@ impl Outputs {
     pub fn new(first_token: usize) -> Outputs {
         Outputs {
             pipes: HashMap::new(),
+            by_pid: HashMap::new(),
             next_token: first_token,
             consoles: Consoles::default(),
             syslog: None,
@@ -222,11 +230,16 @@ impl Outputs {
                 None => {
                     let sink = Sink::open(path, stream.logfile_maxbytes, stream.logfile_backups)
                         .map_err(|e| {
-                            format!(
-                                "unknown error making dispatchers for {}: {}",
-                                crate::pyrepr::repr(&process.name),
-                                e.raw_os_error().map_or("EIO", super::spawn::errno_name)
-                            )
+                            let name = crate::pyrepr::repr(&process.name);
+                            match e.raw_os_error() {
+                                Some(nix::libc::EMFILE | nix::libc::ENFILE) => {
+                                    format!("too many open files to spawn {name}")
+                                }
+                                errno => format!(
+                                    "unknown error making dispatchers for {name}: {}",
+                                    errno.map_or("EIO", super::spawn::errno_name)
+                                ),
+                            }
                         })?;
                     if let Some(warning) = sink.rotation_warning() {
                         if self.rotation_warned.insert((key, channel)) {
@@ -285,8 +298,37 @@ impl Outputs {
                 file: Some(std::fs::File::from(fd)),
                 log,
                 paused: false,
+                reaped: false,
             },
         );
+        self.by_pid.entry(pid).or_default().push(token);
+    }
+
+    /// `pid` was reaped: read what its pipes hold, then close them.
+    pub fn reaped(
+        &mut self,
+        pid: i32,
+        registry: &Registry,
+        main_log: &mut MainLog,
+        emitted: &mut Vec<Emitted>,
+    ) {
+        for token in self.by_pid.remove(&pid).unwrap_or_default() {
+            if let Some(pipe) = self.pipes.get_mut(&token) {
+                pipe.reaped = true;
+                self.drain(token, registry, main_log, emitted);
+            }
+        }
+    }
+
+    fn remove_pipe(&mut self, token: Token) {
+        if let Some(pipe) = self.pipes.remove(&token) {
+            if let Some(tokens) = self.by_pid.get_mut(&pipe.pid) {
+                tokens.retain(|&t| t != token);
+                if tokens.is_empty() {
+                    self.by_pid.remove(&pipe.pid);
+                }
+            }
+        }
     }
 
     /// Read a pipe until it would block (or its destination is backed up),
@@ -333,11 +375,15 @@ impl Outputs {
                     // A short read emptied the pipe; the next write to it
                     // raises a new edge, so the read that would only say
                     // WouldBlock can be saved (one system call per wakeup).
-                    if n < self.buffer.len() {
+                    // After the reap, only an empty pipe lets it close.
+                    if n < self.buffer.len() && !pipe.reaped {
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    eof = pipe.reaped;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
                     eof = true;
@@ -352,7 +398,7 @@ impl Outputs {
             let fed = pipe.log.finish(Instant::now(), &mut self.consoles);
             deliver(fed, pipe, &mut self.syslog, main_log, emitted);
             if pipe.log.backlog(&self.consoles) == 0 {
-                self.pipes.remove(&token);
+                self.remove_pipe(token);
             }
         }
     }
@@ -394,7 +440,7 @@ impl Outputs {
             }
         }
         for token in finished {
-            self.pipes.remove(&token);
+            self.remove_pipe(token);
         }
         // Readiness is edge-triggered: data that arrived while paused brings
         // no new event, so read it now.

@@ -36,10 +36,11 @@ impl RotatingFile {
     /// Open (creating if needed, mode 0666 minus umask) `path` for appending.
     /// `maxbytes <= 0` disables rotation; `backups <= 0` means rotation
     /// truncates. Errors name the path.
+    /// Errors are the system's own (their errno tells a spawn error what
+    /// to say); callers add the path where they show the error.
     pub fn open(path: &Path, maxbytes: i64, backups: i64) -> io::Result<RotatingFile> {
-        let fail = |e| context(e, "cannot open", path);
-        let file = open_target(path).map_err(fail)?;
-        let (size, no_rotation) = examine(path, &file).map_err(fail)?;
+        let file = open_target(path)?;
+        let (size, no_rotation) = examine(path, &file)?;
         Ok(RotatingFile {
             path: path.to_path_buf(),
             file,

@@ -179,6 +179,8 @@ struct ChildPlan {
     directory: Option<CString>,
     umask: Option<libc::mode_t>,
     /// Messages the child may write to its stderr (prefixes; the errno name follows).
+    setpgid_prefix: Vec<u8>,
+    dup2_prefix: Vec<u8>,
     setuid_prefix: Vec<u8>,
     nonroot_message: Vec<u8>,
     chdir_prefix: Vec<u8>,
@@ -236,6 +238,8 @@ impl ChildPlan {
             user,
             directory,
             umask: process.umask.map(|m| m as libc::mode_t),
+            setpgid_prefix: b"supervisor: couldn't setpgid: ".to_vec(),
+            dup2_prefix: b"supervisor: couldn't set up the standard streams: ".to_vec(),
             setuid_prefix: format!("supervisor: couldn't setuid to {uid}: ").into_bytes(),
             nonroot_message: format!(
                 "supervisor: couldn't setuid to {uid}: Can't drop privilege as nonroot user\n"
@@ -344,15 +348,31 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
     // pointers into `plan`, which the parent built and which stays alive
     // (the child has its own copy of the address space).
     unsafe {
-        // 1. A process group of its own, in supervisord's session.
-        libc::setpgid(0, 0);
-        // 2. The pipes become fds 0, 1, 2 (dup2 clears close-on-exec).
+        // 1. A process group of its own, in supervisord's session. The
+        // parent does the same; if it came first, this is a no-op success.
+        if libc::setpgid(0, 0) != 0 {
+            report(&plan.setpgid_prefix, errno());
+            fail();
+        }
+        // 2. The pipes become fds 0, 1, 2 (dup2 clears close-on-exec). A
+        // failure here would run the program with the wrong stdio (or none),
+        // so it fails the spawn like any other child-side failure; the
+        // message goes to fd 2 if that is already the pipe, else nowhere.
         for (target, &fd) in fds.iter().enumerate() {
-            if fd == target as RawFd {
+            let result = if fd == target as RawFd {
                 // dup2 onto itself would keep FD_CLOEXEC set.
-                libc::fcntl(fd, libc::F_SETFD, 0);
+                libc::fcntl(fd, libc::F_SETFD, 0)
             } else {
-                libc::dup2(fd, target as RawFd);
+                loop {
+                    let r = libc::dup2(fd, target as RawFd);
+                    if r >= 0 || errno() != libc::EINTR {
+                        break r;
+                    }
+                }
+            };
+            if result < 0 {
+                report(&plan.dup2_prefix, errno());
+                fail();
             }
         }
         // 3. Nothing else of ours leaks into the program.

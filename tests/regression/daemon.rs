@@ -149,3 +149,147 @@ fn running(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The descriptors of a process of supervisord, by their numbers.
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// The children of `pid` (all its threads').
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+    {
+        let path = task.unwrap().path().join("children");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|n| n.parse::<i32>().ok()),
+        );
+    }
+    children
+}
+
+fn pid_of(d: &Daemon, name: &str) -> i32 {
+    let info = d.rpc("supervisor.getProcessInfo", &[name]);
+    info.split("<name>pid</name>\n<value><int>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {info}"))
+}
+
+/// A program that leaves a background child holding its stdout and
+/// stderr kept its pipes (and their log files) open in supervisord after
+/// every exit: four more descriptors per restart, until spawning failed.
+/// The program stays up on its 5th and 50th run; the descriptors counted
+/// then must be the same.
+#[test]
+fn a_program_leaving_a_child_on_its_output_leaked_descriptors() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let mut d = Daemon::start(&format!(
+        "{RPC_SERVER}[program:leaver]\n\
+         command=sh -c 'sleep 30 & n=$(($(cat {{dir}}/n 2>/dev/null || echo 0)+1)); \
+         echo $n > {{dir}}/n; echo run $n; echo err $n >&2; \
+         if [ $n = 5 ] || [ $n = 50 ]; then exec sleep 1000; fi'\n\
+         startsecs=0\nautorestart=true\n"
+    ));
+    let runs = |n: &str| {
+        super::common::wait_until(&format!("run {n}"), SECS(20), || {
+            std::fs::read_to_string(d.path("n")).is_ok_and(|t| t.trim() == n)
+                && d.rpc("supervisor.getProcessInfo", &["leaver"])
+                    .contains("RUNNING")
+        })
+    };
+    runs("5");
+    let at_5 = open_fds(d.pid());
+    kill(Pid::from_raw(pid_of(&d, "leaver")), Signal::SIGKILL).unwrap();
+    runs("50");
+    let at_50 = open_fds(d.pid());
+    // Nothing is lost either: the last lines of every run are in the log.
+    let tail = d.rpc(
+        "supervisor.tailProcessStdoutLog",
+        &["leaver", "0", "100000"],
+    );
+    for n in 1..=50 {
+        assert!(
+            tail.contains(&format!("run {n}\n")),
+            "run {n} missing: {tail}"
+        );
+    }
+    assert!(
+        at_50 <= at_5,
+        "supervisord held {at_5} descriptors on the 5th run, {at_50} on the 50th"
+    );
+    // The sleeps the runs left behind are ours to end (supervisord reaps them).
+    let program = pid_of(&d, "leaver");
+    for child in children_of(d.pid()).into_iter().filter(|&c| c != program) {
+        let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
+    }
+    assert!(d.shutdown().success());
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `sendProcessStdin` to a program that never reads its stdin queued
+/// everything in supervisord: 150 calls of 3 MB grew it to 462 MB. The
+/// backlog is bounded now, and a full one is a clear fault.
+#[test]
+fn stdin_for_a_program_that_never_reads_grew_without_bound() {
+    let mut d = Daemon::start(&format!(
+        "{RPC_SERVER}[program:deaf]\ncommand=sleep 1000\nstartsecs=0\n\
+         [program:cat]\ncommand=cat\nstartsecs=0\nstdout_logfile={{dir}}/cat.log\n"
+    ));
+    d.wait_for("success: cat", SECS(10));
+    let chunk = "x".repeat(1024 * 1024);
+    let mut refused = 0;
+    for _ in 0..30 {
+        let answer = d.rpc("supervisor.sendProcessStdin", &["deaf", &chunk]);
+        if answer.contains("<name>faultCode</name>") {
+            assert!(answer.contains("<int>30</int>"), "{answer}");
+            assert!(answer.contains("FAILED: stdin of deaf is full"), "{answer}");
+            refused += 1;
+        }
+    }
+    // The pipe takes 64 KiB, the backlog 4 MiB: about 4 of 30 fit.
+    assert!(refused >= 25, "only {refused} of 30 refused");
+    let rss = rss_kib(d.pid());
+    assert!(rss < 64 * 1024, "supervisord's RSS is {rss} KiB");
+    // A program that reads gets every byte, whatever was refused elsewhere.
+    for _ in 0..10 {
+        let answer = d.rpc("supervisor.sendProcessStdin", &["cat", &chunk]);
+        assert!(answer.contains("<boolean>1</boolean>"), "{answer}");
+    }
+    super::common::wait_until("cat's 10 MiB", SECS(20), || {
+        std::fs::metadata(d.path("cat.log")).is_ok_and(|m| m.len() == 10 * 1024 * 1024)
+    });
+    assert!(d.shutdown().success());
+}
+
+/// A log file that could not be opened always made the spawn error say
+/// "EIO", whatever the reason (the error lost its errno on the way):
+/// Supervisor names the errno, and "too many open files to spawn 'x'" when
+/// descriptors run out.
+#[test]
+fn a_log_file_that_cannot_open_always_said_eio() {
+    let mut d = Daemon::start(
+        "[program:dirlog]\ncommand=sleep 1000\nstartretries=0\nstdout_logfile={dir}\n",
+    );
+    let log = d.wait_for("gave up: dirlog", SECS(10));
+    assert!(
+        log.contains("spawnerr: unknown error making dispatchers for 'dirlog': EISDIR"),
+        "{log}"
+    );
+    assert!(d.shutdown().success());
+}

@@ -480,11 +480,12 @@ impl Reactor {
             .min();
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    self.log
-                        .log(LogLevel::Critical, &format!("poll failed: {e}"));
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
                 }
-                continue;
+                // Only a broken poller fails otherwise (EBADF, EINVAL …);
+                // looping on it would spin forever, supervising nothing.
+                return self.abandon(&e);
             }
             for event in events.iter() {
                 match event.token() {
@@ -505,6 +506,25 @@ impl Reactor {
                 }
             }
         }
+    }
+
+    /// The loop cannot go on: tell the programs to stop (we can no longer
+    /// wait for them), say why, and exit 1.
+    fn abandon(&mut self, e: &io::Error) -> i32 {
+        self.log.log(
+            LogLevel::Critical,
+            &format!("the event loop failed ({e}); sending SIGTERM to every program and exiting"),
+        );
+        for key in self.table.keys() {
+            if let Some(pid) = self.table.process(key).pid() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+        self.close_servers();
+        1
     }
 
     /// Carry out everything due now, and the actions that follow from it.
@@ -658,9 +678,17 @@ impl Reactor {
             match self.table.owner_of(reaped.pid) {
                 Some(key) => {
                     self.table.forget(reaped.pid);
-                    // Its stdin goes; its output pipes stay until EOF, since
-                    // grandchildren may still hold them and write.
+                    // Its stdin goes; its output pipes give what they hold,
+                    // then close too, even if a grandchild it left behind
+                    // still holds them (as Supervisor does).
                     self.stdin.remove(self.poll.registry(), reaped.pid);
+                    self.outputs.reaped(
+                        reaped.pid,
+                        self.poll.registry(),
+                        &mut self.log,
+                        &mut self.emitted,
+                    );
+                    self.handle_emitted();
                     let actions = self.table.process_mut(key).exited(status, now);
                     self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
                     // A listener that dies while busy gives its event back.

@@ -777,9 +777,18 @@ impl Reactor {
         let Some(pid) = process.pid().filter(|_| process.state() != State::Stopping) else {
             return Err(fault(faults::NOT_RUNNING, Some(name)));
         };
-        self.write_stdin(pid, chars.as_bytes())
-            .map(|()| Value::Bool(true))
-            .map_err(|_| fault(faults::NO_FILE, Some(name)))
+        match self.write_stdin(pid, chars.as_bytes()) {
+            Ok(()) => Ok(Value::Bool(true)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(fault(
+                faults::FAILED,
+                Some(&format!(
+                    "stdin of {name} is full (at most {} bytes may wait to be read); \
+                     try again once the program has read them",
+                    crate::daemon::stdin::STDIN_BACKLOG_LIMIT
+                )),
+            )),
+            Err(_) => Err(fault(faults::NO_FILE, Some(name))),
+        }
     }
 }
 
