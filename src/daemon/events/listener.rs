@@ -33,6 +33,14 @@ const READY_TOKEN: &[u8] = b"READY\n";
 /// skips without checking; so do we, so listeners that work there work here.
 const RESULT_PREFIX_LEN: usize = 7;
 
+/// Longest result line (`RESULT <len>\n`) a listener may send; a longer
+/// one is a protocol violation (it would otherwise be buffered forever).
+pub const MAX_RESULT_LINE: usize = 64;
+/// Largest result body a listener may announce (the results Supervisor
+/// knows are `OK` and `FAIL`); beyond it the listener goes UNKNOWN instead
+/// of supervisord buffering whatever it writes.
+pub const MAX_RESULT_BODY: usize = 64 * 1024;
+
 /// One listener process of a pool.
 #[derive(Debug)]
 pub struct Listener {
@@ -130,25 +138,17 @@ impl Listener {
                 ListenerState::Busy => match self.result_len {
                     None => {
                         let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
+                            if self.buffer.len() > MAX_RESULT_LINE {
+                                let line = self.buffer[..MAX_RESULT_LINE].to_vec();
+                                rejected = self.bad_result_line(&line, logs);
+                            }
                             break;
                         };
                         let line: Vec<u8> = self.buffer.drain(..=end).collect();
                         let line = &line[..end];
-                        match parse_result_len(line) {
+                        match parse_result_len(line).filter(|&n| n <= MAX_RESULT_BODY) {
                             Some(len) => self.result_len = Some(len),
-                            None => {
-                                logs.push((
-                                    LogLevel::Warn,
-                                    format!(
-                                        "{}: bad result line: '{}'",
-                                        self.name,
-                                        String::from_utf8_lossy(line)
-                                    ),
-                                ));
-                                self.buffer.clear();
-                                self.change(ListenerState::Unknown, logs);
-                                rejected = self.in_flight.take();
-                            }
+                            None => rejected = self.bad_result_line(line, logs),
                         }
                     }
                     Some(len) => {
@@ -177,6 +177,22 @@ impl Listener {
             }
         }
         rejected
+    }
+
+    /// A result line that cannot be read (or is too long): the listener
+    /// goes UNKNOWN and its event goes back to the pool.
+    fn bad_result_line(&mut self, line: &[u8], logs: &mut Logs) -> Option<Queued> {
+        logs.push((
+            LogLevel::Warn,
+            format!(
+                "{}: bad result line: '{}'",
+                self.name,
+                String::from_utf8_lossy(line)
+            ),
+        ));
+        self.buffer.clear();
+        self.change(ListenerState::Unknown, logs);
+        self.in_flight.take()
     }
 
     fn change(&mut self, to: ListenerState, logs: &mut Logs) {
@@ -343,5 +359,112 @@ mod tests {
         assert_eq!(l.exited().map(|q| q.serial), Some(7));
         assert!(l.feed(PID, b"RESULT 2\nOK", &mut logs).is_none());
         assert_eq!(l.exited().map(|q| q.serial), None);
+    }
+
+    #[test]
+    fn a_result_line_that_never_ends_is_a_protocol_violation() {
+        let (mut l, mut logs) = busy();
+        let rejected = l.feed(PID, &[b'x'; MAX_RESULT_LINE + 1], &mut logs);
+        assert_eq!(rejected.map(|q| q.serial), Some(7));
+        assert_eq!(l.state(), ListenerState::Unknown);
+        assert!(l.buffer.is_empty());
+    }
+
+    #[test]
+    fn a_result_body_beyond_the_limit_is_a_protocol_violation() {
+        let (mut l, mut logs) = busy();
+        let line = format!("RESULT {}\n", MAX_RESULT_BODY + 1);
+        assert!(l.feed(PID, line.as_bytes(), &mut logs).is_some());
+        assert_eq!(l.state(), ListenerState::Unknown);
+        let (mut l, mut logs) = busy();
+        let line = format!("RESULT {MAX_RESULT_BODY}\n");
+        assert!(l.feed(PID, line.as_bytes(), &mut logs).is_none());
+        assert_eq!(l.state(), ListenerState::Busy);
+    }
+
+    // Property tests: whatever a listener writes, in whatever pieces, the
+    // parser never panics and never holds more than one result's worth of
+    // bytes. They run PROPTEST_CASES cases (256 by default); for a long
+    // local run: `PROPTEST_CASES=1000000 cargo test --lib listener::`.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes a listener might write: protocol pieces and noise.
+        fn stream() -> impl Strategy<Value = Vec<Vec<u8>>> {
+            let piece = prop_oneof![
+                Just(b"READY\n".to_vec()),
+                Just(b"RESULT 2\nOK".to_vec()),
+                Just(b"RESULT 4\nFAIL".to_vec()),
+                Just(b"RESULT ".to_vec()),
+                "[0-9]{1,25}".prop_map(|n| n.into_bytes()),
+                Just(b"\n".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..200),
+            ];
+            proptest::collection::vec(piece, 0..30)
+        }
+
+        proptest! {
+            #[test]
+            fn any_output_is_bounded_and_never_panics(
+                pieces in stream(),
+                sends in proptest::collection::vec(any::<bool>(), 30),
+            ) {
+                let mut l = spawned();
+                let mut logs = Vec::new();
+                for (i, piece) in pieces.iter().enumerate() {
+                    if l.state() == ListenerState::Ready && sends[i] {
+                        l.sent(queued(i as u64));
+                    }
+                    l.feed(PID, piece, &mut logs);
+                    prop_assert!(l.buffer.len() <= MAX_RESULT_BODY);
+                    if l.state() == ListenerState::Unknown {
+                        prop_assert!(l.buffer.is_empty());
+                    }
+                }
+            }
+
+            #[test]
+            fn a_well_behaved_listener_in_any_pieces_stays_in_step(
+                results in proptest::collection::vec(any::<bool>(), 1..10),
+                cuts in proptest::collection::vec(1usize..7, 1..200),
+            ) {
+                let mut l = spawned();
+                let mut logs = Vec::new();
+                let mut bytes = b"READY\n".to_vec();
+                for ok in &results {
+                    bytes.extend_from_slice(if *ok { b"RESULT 2\nOK" } else { b"RESULT 4\nFAIL" });
+                    bytes.extend_from_slice(b"READY\n");
+                }
+                // Feed in pieces; send an event whenever it is READY. A real
+                // listener writes nothing after READY until it gets an
+                // event, so no piece reaches past a READY.
+                let ends: Vec<usize> = (6..=bytes.len())
+                    .filter(|&i| &bytes[i - 6..i] == b"READY\n")
+                    .collect();
+                let mut rejected = Vec::new();
+                let mut serial = 0;
+                let mut at = 0;
+                let mut cut = cuts.iter().cycle();
+                while at < bytes.len() {
+                    if l.state() == ListenerState::Ready {
+                        serial += 1;
+                        l.sent(queued(serial));
+                    }
+                    let boundary = ends.iter().copied().find(|&e| e > at).unwrap_or(bytes.len());
+                    let n = (*cut.next().unwrap()).min(boundary - at);
+                    rejected.extend(l.feed(PID, &bytes[at..at + n], &mut logs).map(|q| q.serial));
+                    at += n;
+                }
+                prop_assert_eq!(l.state(), ListenerState::Ready);
+                let expected: Vec<u64> = results
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(i, _)| i as u64 + 1)
+                    .collect();
+                prop_assert_eq!(rejected, expected);
+            }
+        }
     }
 }
