@@ -62,12 +62,6 @@ fn run(applet: Applet, argv0: &str, args: &[String]) -> i32 {
         Applet::Supervisord => crate::daemon::main(argv0, args),
         Applet::Supervisorctl => crate::ctl::main(argv0, args),
         // Supervisor's version ignores every argument; so do we.
-        Applet::EchoSupervisordConf => crate::daemon::print_stdout(crate::config::SAMPLE),
+        Applet::EchoSupervisordConf => crate::common::print_stdout(crate::config::SAMPLE),
     }
-}
-
-/// Supervisor's usage-error convention: `Error: <msg>`, a help hint, status 2.
-pub fn usage_error(argv0: &str, message: &str) -> i32 {
-    eprintln!("Error: {message}\nFor help, use {argv0} -h");
-    2
 }

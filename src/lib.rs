@@ -3,9 +3,11 @@
 //! The binary is a multicall binary: see [`applet`] for how it picks what to run.
 
 pub mod applet;
+pub mod common;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod getopt;
+pub mod namespec;
 pub mod pyrepr;
 pub mod xmlrpc;

@@ -7,7 +7,7 @@ pub mod transport;
 
 use std::path::PathBuf;
 
-use crate::applet::usage_error;
+use crate::common::{print_stdout, usage_error, SUPERVISOR_VERSION};
 use crate::config::{self, datatypes, locate, Host};
 use crate::getopt::getopt;
 use crate::pyrepr::repr;
@@ -64,13 +64,8 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     let mut seen: Vec<&'static str> = Vec::new();
     for (opt, value) in &opts {
         let setting: &'static str = match opt.as_str() {
-            "-h" | "-?" | "--help" => return crate::daemon::print_stdout(USAGE),
-            "-v" | "--version" => {
-                return crate::daemon::print_stdout(&format!(
-                    "{}\n",
-                    crate::daemon::cli::SUPERVISOR_VERSION
-                ))
-            }
+            "-h" | "-?" | "--help" => return print_stdout(USAGE),
+            "-v" | "--version" => return print_stdout(&format!("{}\n", SUPERVISOR_VERSION)),
             "-c" | "--configuration" => {
                 file = Some(PathBuf::from(value));
                 "configuration"

@@ -47,7 +47,7 @@ pub fn report(config: &Config, host: &Host) -> i32 {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    super::print_stdout(&out)
+    crate::common::print_stdout(&out)
 }
 
 /// Split and look up the command as the spawn will, with the same PATH rule:

@@ -27,9 +27,6 @@ pub struct Options {
     pub check_config: bool,
 }
 
-/// The version Supervisor clients expect to see (`supervisord -v`, `getSupervisorVersion`).
-pub const SUPERVISOR_VERSION: &str = "4.3.0";
-
 const SHORT: &str = "c:hvnsu:m:d:l:y:z:e:j:i:q:ka:t?";
 const LONG: &[&str] = &[
     "configuration=",

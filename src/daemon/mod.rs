@@ -20,19 +20,16 @@ pub mod stdin;
 pub mod supervisor;
 pub mod syslog;
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use crate::applet::usage_error;
+use crate::common::{print_stdout, usage_error, SUPERVISOR_VERSION};
 use crate::config::{self, locate, Host};
 
 /// Run supervisord with `args` (without argv[0]); returns the exit status.
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let options = match cli::parse(args) {
         Ok(cli::Command::Help) => return print_stdout(cli::USAGE),
-        Ok(cli::Command::Version) => {
-            return print_stdout(&format!("{}\n", cli::SUPERVISOR_VERSION))
-        }
+        Ok(cli::Command::Version) => return print_stdout(&format!("{SUPERVISOR_VERSION}\n")),
         Ok(cli::Command::Run(options)) => options,
         Err(msg) => return usage_error(argv0, &msg),
     };
@@ -71,11 +68,4 @@ fn find_config(argv0: &str) -> Result<PathBuf, String> {
         );
     }
     locate::find(&locate::exe_dir(argv0))
-}
-
-/// Write `text` to stdout; a closed pipe (`| head`) is not an error worth a panic.
-pub(crate) fn print_stdout(text: &str) -> i32 {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-    0
 }

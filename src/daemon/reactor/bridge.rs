@@ -17,14 +17,7 @@ pub type Answer = Result<Value, Fault>;
 
 /// What an HTTP thread asks of the reactor.
 pub enum Message {
-    Call {
-        call: Call,
-        reply: Sender<Response>,
-    },
-    LogFile {
-        which: LogRequest,
-        reply: Sender<Option<PathBuf>>,
-    },
+    Call { call: Call, reply: Sender<Response> },
 }
 
 /// The reactor's first reply to a call.
@@ -193,10 +186,6 @@ impl Backend for ReactorBackend {
     }
 
     fn log_file(&self, which: LogRequest) -> Option<PathBuf> {
-        let (reply, answer) = mpsc::channel();
-        if !self.send(Message::LogFile { which, reply }) {
-            return None;
-        }
-        answer.recv().ok().flatten()
+        self.snapshot().log_file(&which)
     }
 }

@@ -19,7 +19,7 @@ use signal_hook::consts::signal::*;
 use signal_hook_mio::v1_0::Signals;
 
 use super::events::{self, Event};
-use super::http::{self, LogRequest};
+use super::http;
 use super::mainlog::MainLog;
 use super::outputs::{Emitted, Outputs, Produced};
 use super::process::{Action, ExitStatus, Now, State};
@@ -182,9 +182,6 @@ impl Reactor {
                         crate::xmlrpc::faults::SHUTDOWN_STATE,
                         None,
                     ))));
-                }
-                bridge::Message::LogFile { reply, .. } => {
-                    let _ = reply.send(None);
                 }
             }
         }
@@ -374,9 +371,6 @@ impl Reactor {
                         }
                     }
                 }
-                bridge::Message::LogFile { which, reply } => {
-                    let _ = reply.send(self.log_file(which));
-                }
             }
         }
         self.dirty = true;
@@ -396,28 +390,6 @@ impl Reactor {
                     let _ = reply.send(answer);
                 }
                 rpc::Outcome::Wait(waiter) => self.waiting.push((waiter, reply)),
-            }
-        }
-    }
-
-    /// The file behind /logtail and /mainlogtail.
-    fn log_file(&self, which: LogRequest) -> Option<PathBuf> {
-        match which {
-            LogRequest::Main => match &self.config.supervisord.logfile {
-                config::MainLog::File(path) => Some(path.clone()),
-                config::MainLog::Syslog => None,
-            },
-            LogRequest::Process { namespec, stderr } => {
-                let (group, process) = match namespec.split_once(':') {
-                    Some((g, p)) => (g.to_string(), p.to_string()),
-                    None => (namespec.clone(), namespec.clone()),
-                };
-                let key = self.table.keys().into_iter().find(|k| {
-                    let c = &self.table.process(*k).config;
-                    c.group == group && c.name == process
-                })?;
-                self.outputs
-                    .log_path(key, &self.table.process(key).config, stderr)
             }
         }
     }

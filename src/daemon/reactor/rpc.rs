@@ -14,6 +14,7 @@ use crate::config::{datatypes, LogTarget, MainLog as MainLogTarget};
 use crate::daemon::process::{Now, State};
 use crate::daemon::spawn;
 use crate::daemon::supervisor::{GroupId, Key, Phase};
+use crate::namespec::Namespec;
 use crate::xmlrpc::{faults, Call, Fault, Value};
 
 type Answer = Result<Value, Fault>;
@@ -390,16 +391,12 @@ impl Reactor {
     }
 
     fn resolve(&self, name: &str) -> Result<Target, Fault> {
-        let (group_name, process_name) = match name.split_once(':') {
-            Some((g, "" | "*")) => (g, None),
-            Some((g, p)) => (g, Some(p)),
-            None => (name, Some(name)),
-        };
+        let namespec = Namespec::parse(name);
         let bad = || fault(faults::BAD_NAME, Some(name));
-        let g = self.table.group_index(group_name).ok_or_else(bad)?;
-        match process_name {
-            None => Ok(Target::Group(g)),
-            Some(p) => self
+        let g = self.table.group_index(namespec.group()).ok_or_else(bad)?;
+        match namespec {
+            Namespec::Group(_) => Ok(Target::Group(g)),
+            Namespec::Process { name: p, .. } => self
                 .table
                 .group(g)
                 .processes

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::params::Params;
-use crate::daemon::cli::SUPERVISOR_VERSION;
+use crate::common::SUPERVISOR_VERSION;
+use crate::daemon::http::LogRequest;
 use crate::daemon::logread;
 use crate::daemon::process::{Now, Process};
 use crate::daemon::supervisor::Phase;
+use crate::namespec::Namespec;
 use crate::xmlrpc::{faults, Call, Fault, Value};
 
 pub type Answer = Result<Value, Fault>;
@@ -200,12 +202,23 @@ impl Snapshot {
     /// A namespec naming one process (`name`, `group:name`); whole-group
     /// forms and unknown names find nothing (BAD_NAME, xmlrpc.md §3).
     fn find(&self, name: &str) -> Option<&View> {
-        let (group, process) = name.split_once(':').unwrap_or((name, name));
-        if process.is_empty() || process == "*" {
+        let Namespec::Process { group, name } = Namespec::parse(name) else {
             return None;
-        }
+        };
         self.processes
             .iter()
-            .find(|v| v.process.config.group == group && v.process.config.name == process)
+            .find(|v| v.process.config.group == group && v.process.config.name == name)
+    }
+
+    /// The file behind `/logtail/…` or `/mainlogtail`.
+    pub fn log_file(&self, which: &LogRequest) -> Option<PathBuf> {
+        match which {
+            LogRequest::Main => self.main_log.clone(),
+            LogRequest::Process { namespec, stderr } => self
+                .process_log(namespec, *stderr)
+                .ok()
+                .flatten()
+                .map(Path::to_path_buf),
+        }
     }
 }
