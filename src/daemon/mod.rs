@@ -3,22 +3,13 @@
 //! pidfile, then the event loop until shutdown.
 
 pub mod check;
-pub mod childlog;
 pub mod cli;
 pub mod events;
 pub mod http;
-pub mod logread;
-pub mod mainlog;
-pub mod outputs;
-pub mod process;
+pub mod log;
+pub mod proc;
 pub mod reactor;
-pub mod reap;
-pub mod rotate;
-pub mod spawn;
 pub mod startup;
-pub mod stdin;
-pub mod supervisor;
-pub mod syslog;
 
 use std::path::PathBuf;
 

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 use nix::unistd::{Gid, Uid};
 
-use super::mainlog::MainLog;
+use super::proc::{reap, spawn};
 use super::reactor::{Reactor, Source};
-use super::{reap, spawn};
 use crate::config::{Config, LogLevel};
+use crate::daemon::log::mainlog::MainLog;
 
 /// Run the daemon; `Err` is a fatal startup error for the `Error: …` usage format.
 pub fn run(config: Config, source: Source) -> Result<i32, String> {

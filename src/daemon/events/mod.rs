@@ -10,7 +10,7 @@ mod pool;
 pub use bus::Bus;
 pub use listener::ListenerState;
 
-use super::process::StateChange;
+use crate::daemon::proc::process::StateChange;
 use crate::pyrepr::repr_bytes;
 
 /// One event: its concrete type name and its payload text.
@@ -48,7 +48,7 @@ pub fn subscribes(subscriptions: &[String], name: &str) -> bool {
 impl Event {
     /// `PROCESS_STATE_<TO>`, with the fields that state's payload has.
     pub fn process_state(change: &StateChange, process: &str, group: &str) -> Event {
-        use super::process::State;
+        use crate::daemon::proc::process::State;
         let head = format!(
             "processname:{process} groupname:{group} from_state:{}",
             change.from.name()
@@ -194,7 +194,7 @@ pub fn envelope(server: &str, serial: u64, pool: &str, poolserial: u64, event: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::process::State;
+    use crate::daemon::proc::process::State;
 
     fn change(from: State, to: State, pid: i32, tries: u32, expected: Option<bool>) -> StateChange {
         StateChange {

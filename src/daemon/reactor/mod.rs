@@ -20,14 +20,14 @@ use signal_hook_mio::v1_0::Signals;
 
 use super::events::{self, Event};
 use super::http;
-use super::mainlog::MainLog;
-use super::outputs::{Emitted, Outputs, Produced};
-use super::process::{Action, ExitStatus, Now, State};
-use super::reap;
-use super::spawn;
-use super::stdin::Stdins;
-use super::supervisor::{Key, Phase, Supervisor};
 use crate::config::{self, Config, Host, LogLevel, Overrides};
+use crate::daemon::log::mainlog::MainLog;
+use crate::daemon::log::outputs::{Emitted, Outputs, Produced};
+use crate::daemon::proc::process::{Action, ExitStatus, Now, State};
+use crate::daemon::proc::reap;
+use crate::daemon::proc::spawn;
+use crate::daemon::proc::stdin::Stdins;
+use crate::daemon::proc::table::{Key, Phase, ProcessTable};
 
 const SIGNALS: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -90,7 +90,7 @@ pub struct Reactor {
     log: MainLog,
     config: Config,
     source: Source,
-    table: Supervisor,
+    table: ProcessTable,
     spawn_ctx: spawn::Context,
     outputs: Outputs,
     /// What output produced for the event system, handled after each drain.
@@ -130,7 +130,7 @@ impl Reactor {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let table = Supervisor::new(&config);
+        let table = ProcessTable::new(&config);
         let spawn_ctx = spawn_context(&config);
         Ok(Reactor {
             poll,
@@ -770,7 +770,7 @@ impl Reactor {
         }
         let servers_changed = (&config.unix_servers, &config.inet_servers)
             != (&self.config.unix_servers, &self.config.inet_servers);
-        self.table = Supervisor::new(&config);
+        self.table = ProcessTable::new(&config);
         self.bus.reset();
         self.spawn_ctx = spawn_context(&config);
         self.config = config;
@@ -818,5 +818,5 @@ fn spawn_context(config: &Config) -> spawn::Context {
 }
 
 fn signame(signal: i32) -> String {
-    super::process::signame(signal)
+    crate::daemon::proc::process::signame(signal)
 }

@@ -11,9 +11,9 @@
 use super::params::{bad_params, Params};
 use super::Reactor;
 use crate::config::{datatypes, LogTarget, MainLog as MainLogTarget};
-use crate::daemon::process::{Now, State};
-use crate::daemon::spawn;
-use crate::daemon::supervisor::{GroupId, Key, Phase};
+use crate::daemon::proc::process::{Now, State};
+use crate::daemon::proc::spawn;
+use crate::daemon::proc::table::{GroupId, Key, Phase};
 use crate::namespec::Namespec;
 use crate::xmlrpc::{faults, Call, Fault, Value};
 
@@ -781,7 +781,7 @@ impl Reactor {
                 Some(&format!(
                     "stdin of {name} is full (at most {} bytes may wait to be read); \
                      try again once the program has read them",
-                    crate::daemon::stdin::STDIN_BACKLOG_LIMIT
+                    crate::daemon::proc::stdin::STDIN_BACKLOG_LIMIT
                 )),
             )),
             Err(_) => Err(fault(faults::NO_FILE, Some(name))),

@@ -12,9 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::params::Params;
 use crate::common::SUPERVISOR_VERSION;
 use crate::daemon::http::LogRequest;
-use crate::daemon::logread;
-use crate::daemon::process::{Now, Process};
-use crate::daemon::supervisor::Phase;
+use crate::daemon::log::logread;
+use crate::daemon::proc::process::{Now, Process};
+use crate::daemon::proc::table::Phase;
 use crate::namespec::Namespec;
 use crate::xmlrpc::{faults, Call, Fault, Value};
 

@@ -65,7 +65,7 @@ impl Phase {
 const WAITING_REPORT_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
-pub struct Supervisor {
+pub struct ProcessTable {
     /// The groups; a removed group leaves its slot empty for the next one
     /// (see [`GroupId`]), so the keys of the others stay valid and the
     /// table does not grow with every add and remove.
@@ -77,10 +77,10 @@ pub struct Supervisor {
     last_waiting_report: Option<Instant>,
 }
 
-impl Supervisor {
+impl ProcessTable {
     /// The table for `config`: every process STOPPED, nothing started yet.
-    pub fn new(config: &config::Config) -> Supervisor {
-        let mut table = Supervisor {
+    pub fn new(config: &config::Config) -> ProcessTable {
+        let mut table = ProcessTable {
             slots: Vec::new(),
             order: Vec::new(),
             pids: HashMap::new(),

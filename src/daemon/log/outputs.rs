@@ -15,9 +15,9 @@ use super::childlog::{
     self, ChannelLog, Consoles, Destination, LineAssembler, Sink, BACKLOG_LIMIT,
 };
 use super::mainlog::MainLog;
-use super::supervisor::{GroupId, Key};
 use super::syslog::{self, Syslog};
 use crate::config::{self, Config, LogLevel, LogTarget};
+use crate::daemon::proc::table::{GroupId, Key};
 
 /// One read's worth of child output: Supervisor's 128 KiB, which also keeps
 /// the buffer in cache between the read and the write (1 MiB was slower).
@@ -237,7 +237,7 @@ impl Outputs {
                                 }
                                 errno => format!(
                                     "unknown error making dispatchers for {name}: {}",
-                                    errno.map_or("EIO", super::spawn::errno_name)
+                                    errno.map_or("EIO", crate::daemon::proc::spawn::errno_name)
                                 ),
                             }
                         })?;

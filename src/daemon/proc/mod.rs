@@ -1,0 +1,9 @@
+//! Processes: the pure state machine of one process, the table of all of
+//! them, and the system calls that start (the only fork), reap and feed
+//! them.
+
+pub mod process;
+pub mod reap;
+pub mod spawn;
+pub mod stdin;
+pub mod table;
