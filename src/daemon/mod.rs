@@ -9,7 +9,9 @@ pub mod http;
 pub mod log;
 pub mod proc;
 pub mod reactor;
+pub mod rpc;
 pub mod startup;
+pub mod state;
 
 use std::path::PathBuf;
 
@@ -39,7 +41,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     if options.check_config {
         return check::report(&config, &host);
     }
-    let source = reactor::Source {
+    let source = state::Source {
         file,
         overrides: options.overrides.clone(),
     };

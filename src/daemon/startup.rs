@@ -10,7 +10,8 @@ use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 use nix::unistd::{Gid, Uid};
 
 use super::proc::{reap, spawn};
-use super::reactor::{Reactor, Source};
+use super::reactor::Reactor;
+use super::state::Source;
 use crate::config::{Config, LogLevel};
 use crate::daemon::log::mainlog::MainLog;
 

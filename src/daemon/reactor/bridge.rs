@@ -4,7 +4,7 @@
 //! reactor's waker, and its answer comes back through a channel of its own.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 
 use mio::Waker;
@@ -13,19 +13,12 @@ use super::snapshot::Snapshot;
 use crate::daemon::http::{Backend, LogRequest, Reply};
 use crate::xmlrpc::{self, faults, Call, Fault, Value};
 
-pub type Answer = Result<Value, Fault>;
+pub use crate::daemon::rpc::Answer;
 
-/// What an HTTP thread asks of the reactor.
+/// What an HTTP thread asks of the reactor: a call, and where its answer
+/// goes — at once, or once the processes get where the call waits for.
 pub enum Message {
-    Call { call: Call, reply: Sender<Response> },
-}
-
-/// The reactor's first reply to a call.
-pub enum Response {
-    Now(Answer),
-    /// The call waits for process state; its answer will come on this
-    /// channel once the processes get there.
-    Later(Receiver<Answer>),
+    Call { call: Call, reply: Sender<Answer> },
 }
 
 /// The daemon's side of the HTTP layer.
@@ -78,11 +71,7 @@ impl ReactorBackend {
         if !self.send(Message::Call { call, reply }) {
             return Err(shutting_down());
         }
-        match answer.recv() {
-            Ok(Response::Now(answer)) => answer,
-            Ok(Response::Later(later)) => later.recv().unwrap_or_else(|_| Err(shutting_down())),
-            Err(_) => Err(shutting_down()),
-        }
+        answer.recv().unwrap_or_else(|_| Err(shutting_down()))
     }
 
     /// system.multicall: the calls in order, each answered as if alone

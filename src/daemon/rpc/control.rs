@@ -1,0 +1,242 @@
+//! Starting, stopping and signalling processes, their stdin, and the
+//! calls that wait for them (Supervisor's deferred answers).
+
+use super::params::{bad_params, Params};
+use super::{fault, result_struct, Answer, Outcome, Target, Waiter};
+use crate::config::datatypes;
+use crate::daemon::proc::process::{Now, State};
+use crate::daemon::proc::spawn;
+use crate::daemon::proc::table::Key;
+use crate::daemon::state::Daemon;
+use crate::xmlrpc::{faults, Fault, Value};
+
+impl Daemon {
+    pub(super) fn start_one(&mut self, key: Key, name: &str, wait: bool, now: Now) -> Outcome {
+        let config = self.table.process(key).config.clone();
+        if let Err(e) = spawn::resolve_command(&config, &self.spawn_ctx) {
+            let code = if e.not_found {
+                faults::NO_FILE
+            } else {
+                faults::NOT_EXECUTABLE
+            };
+            return Outcome::Done(Err(fault(code, Some(&e.message))));
+        }
+        let state = self.table.process(key).state();
+        if state.is_running() {
+            return Outcome::Done(Err(fault(faults::ALREADY_STARTED, Some(name))));
+        }
+        if state == State::Unknown {
+            return Outcome::Done(Err(fault(
+                faults::FAILED,
+                Some(&format!("{name} is in an unknown process state")),
+            )));
+        }
+        let actions = self.table.process_mut(key).start(now);
+        self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+        let process = self.table.process(key);
+        if !process.spawnerr().is_empty() {
+            return Outcome::Done(Err(fault(faults::SPAWN_ERROR, Some(name))));
+        }
+        if !wait || process.state() == State::Running {
+            return Outcome::Done(Ok(Value::Bool(true)));
+        }
+        Outcome::Wait(Waiter::Start(key))
+    }
+
+    pub(super) fn stop_one(&mut self, key: Key, name: &str, wait: bool, now: Now) -> Outcome {
+        if !self.table.process(key).state().is_running() {
+            return Outcome::Done(Err(fault(faults::NOT_RUNNING, Some(name))));
+        }
+        let actions = self.table.process_mut(key).stop(now);
+        self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+        if wait && !self.table.process(key).state().is_stopped() {
+            return Outcome::Wait(Waiter::Stop(key));
+        }
+        Outcome::Done(Ok(Value::Bool(true)))
+    }
+
+    /// Start every process of `keys` that is not running; always deferred in
+    /// Supervisor, which only matters for the order of results.
+    pub(super) fn start_many(&mut self, keys: Vec<Key>, wait: bool, now: Now) -> Outcome {
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|k| !self.table.process(*k).state().is_running())
+            .collect();
+        let mut results = Vec::new();
+        let mut waiting = Vec::new();
+        for key in keys {
+            let name = self.namespec(key);
+            match self.start_one(key, &name, wait, now) {
+                Outcome::Done(answer) => results.push(self.result_for(key, &answer)),
+                Outcome::Wait(w) => waiting.push((key, w)),
+            }
+        }
+        self.settle(Waiter::Many { waiting, results })
+    }
+
+    pub(super) fn stop_many(&mut self, keys: Vec<Key>, wait: bool, now: Now) -> Outcome {
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|k| self.table.process(*k).state().is_running())
+            .collect();
+        let mut results = Vec::new();
+        let mut waiting = Vec::new();
+        for key in keys {
+            let name = self.namespec(key);
+            match self.stop_one(key, &name, wait, now) {
+                Outcome::Done(answer) => results.push(self.result_for(key, &answer)),
+                Outcome::Wait(w) => waiting.push((key, w)),
+            }
+        }
+        self.settle(Waiter::Many { waiting, results })
+    }
+
+    pub(super) fn result_for(&self, key: Key, answer: &Answer) -> Value {
+        match self.table.get(key) {
+            Some(p) => result_struct(&p.config.name, &p.config.group, answer),
+            None => result_struct("", "", answer),
+        }
+    }
+
+    pub(super) fn signal_named(&mut self, p: &Params, now: Now) -> Answer {
+        let name = p.string(0)?;
+        match self.resolve(name)? {
+            Target::Group(g) => self.signal_many(self.group_keys(g), p, 1, now),
+            Target::Process(key) => {
+                let signal_text = signal_param(p, 1)?;
+                let signal = datatypes::signal(&signal_text)
+                    .map_err(|_| fault(faults::BAD_SIGNAL, Some(&signal_text)))?;
+                self.signal_one(key, name, signal, now)
+            }
+        }
+    }
+
+    pub(super) fn signal_one(&mut self, key: Key, name: &str, signal: i32, now: Now) -> Answer {
+        if !self.table.process(key).state().is_signallable() {
+            return Err(fault(faults::NOT_RUNNING, Some(name)));
+        }
+        let actions = self
+            .table
+            .process(key)
+            .signal(signal, now)
+            .map_err(|msg| fault(faults::FAILED, Some(&msg)))?;
+        self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+        Ok(Value::Bool(true))
+    }
+
+    pub(super) fn signal_many(
+        &mut self,
+        keys: Vec<Key>,
+        p: &Params,
+        index: usize,
+        now: Now,
+    ) -> Answer {
+        let signal_text = signal_param(p, index)?;
+        let signal = datatypes::signal(&signal_text)
+            .map_err(|_| fault(faults::BAD_SIGNAL, Some(&signal_text)))?;
+        let mut results = Vec::new();
+        for key in keys {
+            if !self.table.process(key).state().is_signallable() {
+                continue;
+            }
+            let name = self.namespec(key);
+            let answer = self.signal_one(key, &name, signal, now);
+            results.push(self.result_for(key, &answer));
+        }
+        Ok(Value::Array(results))
+    }
+
+    /// Advance a waiter as far as the current state allows.
+    pub(crate) fn settle(&mut self, waiter: Waiter) -> Outcome {
+        match waiter {
+            Waiter::Start(key) => {
+                // Waiters are settled before a group goes (`remove_group`);
+                // a key that still went stale must not take the loop down.
+                let Some(process) = self.table.get(key) else {
+                    return Outcome::Done(Err(fault(faults::ABNORMAL_TERMINATION, None)));
+                };
+                if !process.spawnerr().is_empty() {
+                    let name = self.namespec(key);
+                    return Outcome::Done(Err(fault(faults::SPAWN_ERROR, Some(&name))));
+                }
+                match process.state() {
+                    State::Running => Outcome::Done(Ok(Value::Bool(true))),
+                    State::Starting => Outcome::Wait(Waiter::Start(key)),
+                    _ => {
+                        let name = self.namespec(key);
+                        Outcome::Done(Err(fault(faults::ABNORMAL_TERMINATION, Some(&name))))
+                    }
+                }
+            }
+            Waiter::Stop(key) => {
+                if self.table.get(key).is_none_or(|p| p.state().is_stopped()) {
+                    Outcome::Done(Ok(Value::Bool(true)))
+                } else {
+                    Outcome::Wait(Waiter::Stop(key))
+                }
+            }
+            Waiter::Many {
+                waiting,
+                mut results,
+            } => {
+                let mut still = Vec::new();
+                for (key, w) in waiting {
+                    match self.settle(w) {
+                        Outcome::Done(answer) => results.push(self.result_for(key, &answer)),
+                        Outcome::Wait(w) => still.push((key, w)),
+                    }
+                }
+                if still.is_empty() {
+                    Outcome::Done(Ok(Value::Array(results)))
+                } else {
+                    Outcome::Wait(Waiter::Many {
+                        waiting: still,
+                        results,
+                    })
+                }
+            }
+        }
+    }
+
+    pub(super) fn send_stdin(&mut self, p: &Params) -> Answer {
+        let name = p.string(0)?;
+        let chars = match p.0.get(1) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(fault(
+                    faults::INCORRECT_PARAMETERS,
+                    Some(&format!("{other:?}")),
+                ))
+            }
+            None => return Err(bad_params()),
+        };
+        let key = match self.resolve(name)? {
+            Target::Process(key) => key,
+            Target::Group(_) => return Err(fault(faults::BAD_NAME, Some(name))),
+        };
+        let process = self.table.process(key);
+        let Some(pid) = process.pid().filter(|_| process.state() != State::Stopping) else {
+            return Err(fault(faults::NOT_RUNNING, Some(name)));
+        };
+        match self.write_stdin(pid, chars.as_bytes()) {
+            Ok(()) => Ok(Value::Bool(true)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(fault(
+                faults::FAILED,
+                Some(&format!(
+                    "stdin of {name} is full (at most {} bytes may wait to be read); \
+                     try again once the program has read them",
+                    crate::daemon::proc::stdin::STDIN_BACKLOG_LIMIT
+                )),
+            )),
+            Err(_) => Err(fault(faults::NO_FILE, Some(name))),
+        }
+    }
+}
+
+fn signal_param(p: &Params, index: usize) -> Result<String, Fault> {
+    match p.0.get(index) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Int(n)) => Ok(n.to_string()),
+        _ => Err(bad_params()),
+    }
+}

@@ -1,0 +1,218 @@
+//! Carrying out what the state machines decide: spawning, signalling,
+//! reaping, and moving the children's output and input.
+
+use std::collections::VecDeque;
+use std::io;
+
+use mio::Token;
+
+use super::Daemon;
+use crate::config::LogLevel;
+use crate::daemon::events::Event;
+use crate::daemon::proc::process::{signame, Action, ExitStatus, Now};
+use crate::daemon::proc::reap;
+use crate::daemon::proc::spawn;
+use crate::daemon::proc::table::Key;
+
+impl Daemon {
+    /// Carry out everything due now, and the actions that follow from it.
+    pub(crate) fn advance(&mut self, now: Now) {
+        let actions = self.table.advance(now);
+        self.perform(actions, now);
+    }
+
+    pub(crate) fn perform(&mut self, actions: Vec<(Key, Action)>, now: Now) {
+        if !actions.is_empty() {
+            self.snapshot_stale = true;
+        }
+        let mut queue: VecDeque<(Key, Action)> = actions.into();
+        while let Some((key, action)) = queue.pop_front() {
+            let follow_up = match action {
+                Action::Spawn => self.spawn(key, now),
+                Action::Signal { pid, signal, group } => {
+                    self.send_signal(key, pid, signal, group, now)
+                }
+                Action::Log(level, message) => {
+                    self.log.log(level, &message);
+                    Vec::new()
+                }
+                Action::Changed(change) => {
+                    let config = &self.table.process(key).config;
+                    let event = Event::process_state(&change, &config.name, &config.group);
+                    self.raise(event);
+                    Vec::new()
+                }
+            };
+            queue.extend(follow_up.into_iter().map(|a| (key, a)));
+        }
+    }
+
+    /// Carry out the actions of one process.
+    pub(crate) fn perform_for(&mut self, key: Key, actions: Vec<Action>, now: Now) {
+        self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
+    }
+
+    fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
+        let config = &self.table.process(key).config;
+        let listener = self.bus.is_listener(key);
+        let logs = self.outputs.prepare(
+            key,
+            config,
+            self.config.supervisord.strip_ansi,
+            listener,
+            &mut self.log,
+        );
+        let (stdout_log, stderr_log) = match logs {
+            Ok(logs) => logs,
+            Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
+        };
+        match spawn::spawn(config, &self.spawn_ctx) {
+            Ok(spawned) => {
+                let registry = &self.registry;
+                let whose = (key, spawned.pid, listener, config.group.as_str());
+                self.outputs
+                    .watch(registry, whose, spawned.stdout, stdout_log, &mut self.log);
+                if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
+                    self.outputs.watch(registry, whose, fd, log, &mut self.log);
+                }
+                self.stdin.insert(registry, spawned.pid, spawned.stdin);
+                self.bus.spawned(key, spawned.pid);
+                self.table.track(spawned.pid, key);
+                self.table.process_mut(key).spawned(spawned.pid, now)
+            }
+            Err(message) => self.table.process_mut(key).spawn_failed(&message, now),
+        }
+    }
+
+    /// AUTO log files for the current groups (after cleaning old ones).
+    pub(crate) fn create_auto_files(&mut self) {
+        let processes: Vec<(Key, &crate::config::Process)> = self
+            .table
+            .keys()
+            .into_iter()
+            .map(|k| (k, &self.table.process(k).config))
+            .collect();
+        self.outputs
+            .create_auto_files(&self.config, &processes, &mut self.log);
+    }
+
+    fn send_signal(
+        &mut self,
+        key: Key,
+        pid: i32,
+        signal: i32,
+        group: bool,
+        now: Now,
+    ) -> Vec<Action> {
+        use nix::sys::signal::{kill, Signal};
+        let target = nix::unistd::Pid::from_raw(if group { -pid } else { pid });
+        // Real-time and other numbered signals have no nix name; signal 0
+        // only probes. Both go through the raw number.
+        let result = match Signal::try_from(signal) {
+            Ok(sig) => kill(target, sig),
+            Err(_) => kill(target, None),
+        };
+        match result {
+            Ok(()) => Vec::new(),
+            Err(nix::Error::ESRCH) => self
+                .table
+                .process(key)
+                .signal_missed(nix::Error::ESRCH.desc()),
+            Err(e) => self
+                .table
+                .process_mut(key)
+                .signal_failed(&e.to_string(), now),
+        }
+    }
+
+    /// SIGCHLD: reap every child that ended.
+    pub(crate) fn reap(&mut self) {
+        self.log
+            .log(LogLevel::Debug, "received SIGCHLD indicating a child quit");
+        let now = Now::current();
+        for reaped in reap::reap_all() {
+            // waitpid without WUNTRACED only reports children that ended.
+            let Some(status) = ExitStatus::from_raw(reaped.status) else {
+                continue;
+            };
+            match self.table.owner_of(reaped.pid) {
+                Some(key) => self.exited(key, reaped.pid, status, now),
+                None => self.log.log(
+                    LogLevel::Debug,
+                    &format!("reaped unknown pid {} ({})", reaped.pid, status.describe()),
+                ),
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn exited(&mut self, key: Key, pid: i32, status: ExitStatus, now: Now) {
+        self.table.forget(pid);
+        // Its stdin goes; its output pipes give what they hold, then close
+        // too, even if a grandchild it left behind still holds them (as
+        // Supervisor does).
+        self.stdin.remove(&self.registry, pid);
+        self.outputs
+            .reaped(pid, &self.registry, &mut self.log, &mut self.emitted);
+        self.handle_emitted();
+        let actions = self.table.process_mut(key).exited(status, now);
+        self.perform_for(key, actions, now);
+        // A listener that dies while busy gives its event back.
+        let mut logs = Vec::new();
+        self.bus.exited(key, &mut logs);
+        self.log_all(logs);
+    }
+
+    /// A pipe of ours is ready: output to read, or room in a stdin.
+    pub fn on_ready(&mut self, token: Token) {
+        if self.stdin.owns(token) {
+            self.stdin.on_writable(&self.registry, token);
+        } else {
+            self.outputs
+                .drain(token, &self.registry, &mut self.log, &mut self.emitted);
+            self.handle_emitted();
+        }
+    }
+
+    /// Write to a program's stdin without blocking; what does not fit waits.
+    pub(crate) fn write_stdin(&mut self, pid: i32, data: &[u8]) -> io::Result<()> {
+        self.stdin.write(&self.registry, pid, data)
+    }
+
+    /// A signal for supervisord itself.
+    pub fn on_signal(&mut self, signal: i32) {
+        use signal_hook::consts::signal::*;
+        match signal {
+            SIGCHLD => self.reap(),
+            SIGTERM | SIGINT | SIGQUIT => {
+                self.log.log(
+                    LogLevel::Warn,
+                    &format!("received {} indicating exit request", signame(signal)),
+                );
+                self.begin_stop(false);
+                self.restart_config = None;
+            }
+            SIGHUP => {
+                let _ = self.restart_request();
+            }
+            SIGUSR2 => self.reopen_logs(),
+            other => self.log.log(
+                LogLevel::Warn,
+                &format!("received {} and ignored it", signame(other)),
+            ),
+        }
+    }
+
+    fn reopen_logs(&mut self) {
+        self.log.log(
+            LogLevel::Info,
+            "received SIGUSR2 indicating log reopen request",
+        );
+        if let Err(e) = self.log.reopen() {
+            self.log
+                .log(LogLevel::Error, &format!("cannot reopen the main log: {e}"));
+        }
+        self.outputs.reopen(&mut self.log);
+        self.log.log(LogLevel::Info, "supervisord logreopen");
+    }
+}
