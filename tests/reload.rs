@@ -121,13 +121,17 @@ impl Drop for Setup {
     }
 }
 
-/// reread, update, then the status names: what one setup prints.
-fn scenario(python_daemon: bool, python_client: bool) -> (String, String, Vec<String>) {
+/// reread, avail, update, then the status names: what one setup prints.
+fn scenario(python_daemon: bool, python_client: bool) -> (String, String, String, Vec<String>) {
     let s = Setup::start(python_daemon, python_client);
     let keep = s.pid("keep");
     s.edit();
     let (reread, code) = s.ctl(&["reread"]);
     assert_eq!(code, 0, "{reread}");
+    // After a reread, avail lists the groups just read: a removed group
+    // that still runs is not among them.
+    let (avail, code) = s.ctl(&["avail"]);
+    assert_eq!(code, 0, "{avail}");
     let (update, code) = s.ctl(&["update"]);
     assert_eq!(code, 0, "{update}");
     let status = s.wait_all_running(8);
@@ -140,13 +144,14 @@ fn scenario(python_daemon: bool, python_client: bool) -> (String, String, Vec<St
         keep,
         "an unchanged program must keep its pid"
     );
-    (reread, update, names)
+    (reread, avail, update, names)
 }
 
 #[test]
 fn reread_and_update_print_what_python_prints() {
     let reference = scenario(true, true);
     assert!(reference.0.contains("new: available"), "{reference:?}");
+    assert!(!reference.1.contains("gone"), "{reference:?}");
     let ours = scenario(false, false);
     assert_eq!(ours, reference, "our client and daemon");
     let python_client = scenario(false, true);

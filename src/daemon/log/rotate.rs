@@ -1,7 +1,7 @@
 //! A log file with Supervisor's size-based rotation (spec logging.md §1.6),
 //! shared by the main log and the child logs.
 //!
-//! Where we differ (logging.md "Where we may differ", §1.10): a target that is
+//! Where we differ (logging.md "Where we differ", §1.10): a target that is
 //! not a regular file (`/dev/stdout` on a pipe, a tty, `/dev/null`, a FIFO) or
 //! that is only an alias of an inherited descriptor (`/dev/stdout`,
 //! `/dev/fd/N`) is never rotated. Supervisor tries, fails with "Illegal seek"

@@ -6,7 +6,7 @@
 //! clock (`Now::wall`) is only recorded for what users see. Because of that,
 //! and because the reactor reaps promptly and wakes exactly at [`Process::deadline`],
 //! some of Supervisor's clock-jump and 1-second-tick artefacts cannot happen
-//! here (processes.md "Where we may differ").
+//! here (processes.md "Where we differ").
 //!
 //! Time thresholds are inclusive (`now >= laststart + startsecs`,
 //! `now >= delay`) where Supervisor compares strictly: a tick at exactly the

@@ -1,4 +1,4 @@
-//! The bridge between the HTTP threads and the reactor (design.md: one
+//! The bridge between the HTTP threads and the reactor (architecture.md: one
 //! thread owns the state). HTTP threads parse requests and encode answers
 //! themselves; only the call itself crosses over, through a channel and the
 //! reactor's waker, and its answer comes back through a channel of its own.

@@ -2,7 +2,7 @@
 //! finding processes by namespec, and the configuration they run with.
 
 use super::{fault, Answer, Target};
-use crate::config::LogTarget;
+use crate::config::{LogTarget, Process as ProcessConfig, ProcessGroup};
 use crate::daemon::proc::table::{GroupId, Key};
 use crate::daemon::state::Daemon;
 use crate::namespec::Namespec;
@@ -158,102 +158,114 @@ impl Daemon {
         self.table.process(key).config.namespec()
     }
 
+    /// getAllConfigInfo: the active configuration, or after a reread the
+    /// newly read one (Supervisor's `avail` lists exactly those groups:
+    /// active ones `in use`, new ones `avail`; a group removed from the file
+    /// is no longer listed even while it still runs).
     pub(super) fn all_config_info(&self) -> Value {
-        let mut infos: Vec<(String, Value)> = Vec::new();
-        // Active groups, then those only in the last re-read config (`avail`).
-        let mut entries: Vec<(
-            Option<Key>,
-            &crate::config::ProcessGroup,
-            &crate::config::Process,
-        )> = Vec::new();
-        for (g, group) in self.table.groups() {
-            for (i, process) in group.processes.iter().enumerate() {
-                entries.push((
-                    Some(Key {
-                        group: g,
-                        process: i,
-                    }),
-                    &group.config,
-                    &process.config,
-                ));
-            }
-        }
-        if let Some(parsed) = &self.reread_config {
-            for group in &parsed.groups {
-                if self.table.group_index(&group.name).is_none() {
-                    entries.extend(group.processes.iter().map(|p| (None, group, p)));
+        let mut infos: Vec<(&str, Value)> = Vec::new();
+        match &self.reread_config {
+            Some(read) => {
+                for group in &read.groups {
+                    let active = self.table.group_index(&group.name);
+                    for process in &group.processes {
+                        let key = active.and_then(|id| self.key_named(id, &process.name));
+                        let info = self.config_info(key, active.is_some(), group, process);
+                        infos.push((&process.name, info));
+                    }
                 }
             }
-        }
-        for (key, group_config, c) in entries {
-            {
-                let inuse = key.is_some();
-                let none_or = |v: Option<String>| Value::String(v.unwrap_or_else(|| "none".into()));
-                let logfile = |target: &LogTarget, stderr: bool| match target {
-                    LogTarget::Auto => Value::String(
-                        key.and_then(|key| self.outputs.log_path(key, c, stderr))
-                            .map_or_else(|| "auto".into(), |p| p.display().to_string()),
-                    ),
-                    LogTarget::Path(p) => Value::String(p.display().to_string()),
-                    LogTarget::None | LogTarget::Syslog => Value::str("none"),
-                };
-                let mut fields: Vec<(String, Value)> = vec![
-                    ("autostart".into(), Value::Bool(c.autostart)),
-                    ("directory".into(), none_or(c.directory.clone())),
-                    (
-                        "uid".into(),
-                        c.user
-                            .as_ref()
-                            .map_or(Value::str("none"), |u| Value::Int(u.uid.into())),
-                    ),
-                    ("command".into(), Value::str(&c.command)),
-                    (
-                        "exitcodes".into(),
-                        Value::Array(c.exitcodes.iter().map(|&e| Value::Int(e.into())).collect()),
-                    ),
-                    ("group".into(), Value::str(&c.group)),
-                    ("group_prio".into(), Value::Int(group_config.priority)),
-                    ("inuse".into(), Value::Bool(inuse)),
-                    ("killasgroup".into(), Value::Bool(c.killasgroup)),
-                    ("name".into(), Value::str(&c.name)),
-                    ("process_prio".into(), Value::Int(c.priority)),
-                    ("redirect_stderr".into(), Value::Bool(c.redirect_stderr)),
-                    ("startretries".into(), Value::Int(c.startretries)),
-                    ("startsecs".into(), Value::Int(c.startsecs)),
-                ];
-                for (channel, stream, stderr) in
-                    [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
-                {
-                    fields.push((
-                        format!("{channel}_capture_maxbytes"),
-                        Value::Int(stream.capture_maxbytes),
-                    ));
-                    fields.push((
-                        format!("{channel}_events_enabled"),
-                        Value::Bool(stream.events_enabled),
-                    ));
-                    fields.push((
-                        format!("{channel}_logfile"),
-                        logfile(&stream.logfile, stderr),
-                    ));
-                    fields.push((
-                        format!("{channel}_logfile_backups"),
-                        Value::Int(stream.logfile_backups),
-                    ));
-                    fields.push((
-                        format!("{channel}_logfile_maxbytes"),
-                        Value::Int(stream.logfile_maxbytes),
-                    ));
-                    fields.push((format!("{channel}_syslog"), Value::Bool(stream.syslog)));
+            None => {
+                for key in self.table.keys() {
+                    let group = &self.table.group(key.group).config;
+                    let process = &self.table.process(key).config;
+                    let info = self.config_info(Some(key), true, group, process);
+                    infos.push((&process.name, info));
                 }
-                fields.push(("stopsignal".into(), Value::Int(c.stopsignal.into())));
-                fields.push(("stopwaitsecs".into(), Value::Int(c.stopwaitsecs)));
-                fields.push(("serverurl".into(), none_or(c.serverurl.clone())));
-                infos.push((c.name.clone(), Value::Struct(fields)));
             }
         }
         // Sorted by process name only, as Supervisor does.
-        infos.sort_by(|a, b| a.0.cmp(&b.0));
+        infos.sort_by(|a, b| a.0.cmp(b.0));
         Value::Array(infos.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The process called `name` in the active group `id`.
+    fn key_named(&self, id: GroupId, name: &str) -> Option<Key> {
+        let group = self.table.get_group(id)?;
+        let process = group.processes.iter().position(|p| p.config.name == name)?;
+        Some(Key { group: id, process })
+    }
+
+    /// One getAllConfigInfo struct; `key` finds the AUTO log files of a
+    /// process that runs.
+    fn config_info(
+        &self,
+        key: Option<Key>,
+        inuse: bool,
+        group_config: &ProcessGroup,
+        c: &ProcessConfig,
+    ) -> Value {
+        let none_or = |v: Option<String>| Value::String(v.unwrap_or_else(|| "none".into()));
+        let logfile = |target: &LogTarget, stderr: bool| match target {
+            LogTarget::Auto => Value::String(
+                key.and_then(|key| self.outputs.log_path(key, c, stderr))
+                    .map_or_else(|| "auto".into(), |p| p.display().to_string()),
+            ),
+            LogTarget::Path(p) => Value::String(p.display().to_string()),
+            LogTarget::None | LogTarget::Syslog => Value::str("none"),
+        };
+        let mut fields: Vec<(String, Value)> = vec![
+            ("autostart".into(), Value::Bool(c.autostart)),
+            ("directory".into(), none_or(c.directory.clone())),
+            (
+                "uid".into(),
+                c.user
+                    .as_ref()
+                    .map_or(Value::str("none"), |u| Value::Int(u.uid.into())),
+            ),
+            ("command".into(), Value::str(&c.command)),
+            (
+                "exitcodes".into(),
+                Value::Array(c.exitcodes.iter().map(|&e| Value::Int(e.into())).collect()),
+            ),
+            ("group".into(), Value::str(&c.group)),
+            ("group_prio".into(), Value::Int(group_config.priority)),
+            ("inuse".into(), Value::Bool(inuse)),
+            ("killasgroup".into(), Value::Bool(c.killasgroup)),
+            ("name".into(), Value::str(&c.name)),
+            ("process_prio".into(), Value::Int(c.priority)),
+            ("redirect_stderr".into(), Value::Bool(c.redirect_stderr)),
+            ("startretries".into(), Value::Int(c.startretries)),
+            ("startsecs".into(), Value::Int(c.startsecs)),
+        ];
+        for (channel, stream, stderr) in
+            [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
+        {
+            fields.push((
+                format!("{channel}_capture_maxbytes"),
+                Value::Int(stream.capture_maxbytes),
+            ));
+            fields.push((
+                format!("{channel}_events_enabled"),
+                Value::Bool(stream.events_enabled),
+            ));
+            fields.push((
+                format!("{channel}_logfile"),
+                logfile(&stream.logfile, stderr),
+            ));
+            fields.push((
+                format!("{channel}_logfile_backups"),
+                Value::Int(stream.logfile_backups),
+            ));
+            fields.push((
+                format!("{channel}_logfile_maxbytes"),
+                Value::Int(stream.logfile_maxbytes),
+            ));
+            fields.push((format!("{channel}_syslog"), Value::Bool(stream.syslog)));
+        }
+        fields.push(("stopsignal".into(), Value::Int(c.stopsignal.into())));
+        fields.push(("stopwaitsecs".into(), Value::Int(c.stopwaitsecs)));
+        fields.push(("serverurl".into(), none_or(c.serverurl.clone())));
+        Value::Struct(fields)
     }
 }
