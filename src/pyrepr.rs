@@ -97,6 +97,15 @@ fn is_printable(c: char) -> bool {
     )
 }
 
+/// Program output as Supervisor shows it in text (events, the debug log):
+/// UTF-8 as it is, anything else as `Undecodable: b'...'`.
+pub fn output_text(data: &[u8]) -> String {
+    match std::str::from_utf8(data) {
+        Ok(s) => s.to_string(),
+        Err(_) => format!("Undecodable: {}", repr_bytes(data)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{repr, repr_bytes};

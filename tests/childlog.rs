@@ -372,3 +372,30 @@ fn strip_ansi_removes_colour_codes_from_the_log() {
     assert_eq!(fs::read_to_string(&log).unwrap(), "red plain\n");
     assert!(d.shutdown().success());
 }
+
+/// With loglevel=debug, each read of a child's output is copied to the
+/// main log as Supervisor does it (tools grep for these lines): the text,
+/// or a bytes literal for output that is not UTF-8; every SIGCHLD is noted.
+#[test]
+fn debug_level_logs_each_read_of_output_and_each_sigchld() {
+    let mut d = Daemon::start_with(
+        "[program:talker]\n\
+         command=sh -c 'echo hello; sleep 0.2; printf \"\\210\\n\"; sleep 0.2; exec sleep 1000'\n\
+         startsecs=0\n",
+        "debug",
+        &[],
+    );
+    let log = d.wait_for("Undecodable", SECS(10));
+    assert!(
+        log.contains("DEBG 'talker' stdout output:\nhello\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("DEBG 'talker' stdout output:\nUndecodable: b'\\x88\\n'"),
+        "{log}"
+    );
+    assert!(d.shutdown().success());
+    assert!(d
+        .log_text()
+        .contains("DEBG received SIGCHLD indicating a child quit"));
+}

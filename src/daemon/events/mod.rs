@@ -11,7 +11,7 @@ pub use bus::Bus;
 pub use listener::ListenerState;
 
 use crate::daemon::proc::process::StateChange;
-use crate::pyrepr::repr_bytes;
+use crate::pyrepr::output_text;
 
 /// One event: its concrete type name and its payload text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,14 +166,10 @@ impl Event {
     }
 }
 
-/// Output as payload text: UTF-8 as it is; anything else the way Supervisor
-/// shows it (`Undecodable: b'...'`), so the payload stays valid UTF-8 for
-/// listeners that read their stdin as text.
+/// Output as payload text (see [`output_text`]), so the payload stays
+/// valid UTF-8 for listeners that read their stdin as text.
 fn text(data: &[u8]) -> String {
-    match std::str::from_utf8(data) {
-        Ok(s) => s.to_string(),
-        Err(_) => format!("Undecodable: {}", repr_bytes(data)),
-    }
+    output_text(data)
 }
 
 /// The bytes a listener reads for one event: the header line, then the

@@ -600,7 +600,7 @@ impl ChannelLog {
                 "'{}' {} output:\n{}",
                 self.process,
                 self.channel,
-                String::from_utf8_lossy(bytes)
+                crate::pyrepr::output_text(bytes)
             ),
         )
     }

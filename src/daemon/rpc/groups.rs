@@ -238,8 +238,7 @@ impl Daemon {
             ("startretries".into(), Value::Int(c.startretries)),
             ("startsecs".into(), Value::Int(c.startsecs)),
         ];
-        for (channel, stream, stderr) in
-            [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
+        for (channel, stream, stderr) in [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
         {
             fields.push((
                 format!("{channel}_capture_maxbytes"),
