@@ -11,10 +11,10 @@ use chrono::Local;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::childlog::{
-    self, ChannelLog, Consoles, Destination, LineAssembler, Sink, BACKLOG_LIMIT,
-};
+use super::childlog::{ChannelLog, Destination, Fed};
+use super::console::{Consoles, LineAssembler};
 use super::mainlog::MainLog;
+use super::sink::{Sink, BACKLOG_LIMIT};
 use super::syslog::{self, Syslog};
 use crate::config::{self, Config, LogLevel, LogTarget};
 use crate::daemon::proc::table::{GroupId, Key};
@@ -112,7 +112,7 @@ impl Outputs {
     ) {
         let s = &config.supervisord;
         if !s.nocleanup {
-            for warning in childlog::clean_auto_logs(&s.childlogdir, &s.identifier) {
+            for warning in super::auto::clean_auto_logs(&s.childlogdir, &s.identifier) {
                 log.log(LogLevel::Warn, &warning);
             }
         }
@@ -141,7 +141,7 @@ impl Outputs {
                 if !auto {
                     continue;
                 }
-                match childlog::create_auto_file(&s.childlogdir, &process.name, channel, &s.identifier) {
+                match super::auto::create_auto_file(&s.childlogdir, &process.name, channel, &s.identifier) {
                     Ok(path) => {
                         self.auto_files.insert((key, channel), path);
                     }
@@ -206,7 +206,7 @@ impl Outputs {
         };
         let destination = match path {
             None => Destination::Nowhere,
-            Some(path) => match childlog::console_fd(path) {
+            Some(path) => match super::console::console_fd(path) {
                 Some(fd) => {
                     if stream.logfile_maxbytes > 0 && self.rotation_warned.insert((key, channel)) {
                         log.log(
@@ -468,7 +468,9 @@ impl Outputs {
             (&process.stdout, "stdout")
         };
         match &stream.logfile {
-            LogTarget::Path(path) if childlog::console_fd(path).is_none() => Some(path.clone()),
+            LogTarget::Path(path) if super::console::console_fd(path).is_none() => {
+                Some(path.clone())
+            }
             LogTarget::Auto => self.auto_files.get(&(key, channel)).cloned(),
             _ => None,
         }
@@ -526,7 +528,7 @@ impl OutputPipe {
 
 /// Hand what a chunk produced to the main log, syslog and the event system.
 fn deliver(
-    fed: childlog::Fed,
+    fed: Fed,
     pipe: &OutputPipe,
     syslog: &mut Option<Syslog>,
     main_log: &mut MainLog,
