@@ -84,7 +84,7 @@ Options:
 Also: supervisord ctl ...  (supervisorctl), supervisord echo_supervisord_conf
 ";
 
-/// Parse supervisord's arguments (without argv[0]). Errors are the text after `Error: `.
+/// Parse supervisord's arguments (without `argv[0]`). Errors are the text after `Error: `.
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let (opts, rest) = getopt(args, SHORT, LONG)?;
     if !rest.is_empty() {

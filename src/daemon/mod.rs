@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use crate::common::{print_stdout, usage_error, SUPERVISOR_VERSION};
 use crate::config::{self, locate, Host};
 
-/// Run supervisord with `args` (without argv[0]); returns the exit status.
+/// Run supervisord with `args` (without `argv[0]`); returns the exit status.
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let options = match cli::parse(args) {
         Ok(cli::Command::Help) => return print_stdout(cli::USAGE),

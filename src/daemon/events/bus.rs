@@ -10,7 +10,7 @@ use super::listener::{Listener, ListenerState};
 use super::pool::{next_serial, Pool};
 use super::{envelope, subscribes, Event};
 use crate::config::{self, GroupKind, LogLevel};
-use crate::daemon::proc::process::Now;
+use crate::daemon::proc::status::Now;
 use crate::daemon::proc::table::{GroupId, Key};
 
 type Logs = Vec<(LogLevel, String)>;

@@ -48,7 +48,7 @@ pub fn subscribes(subscriptions: &[String], name: &str) -> bool {
 impl Event {
     /// `PROCESS_STATE_<TO>`, with the fields that state's payload has.
     pub fn process_state(change: &StateChange, process: &str, group: &str) -> Event {
-        use crate::daemon::proc::process::State;
+        use crate::daemon::proc::status::State;
         let head = format!(
             "processname:{process} groupname:{group} from_state:{}",
             change.from.name()
@@ -190,7 +190,7 @@ pub fn envelope(server: &str, serial: u64, pool: &str, poolserial: u64, event: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::proc::process::State;
+    use crate::daemon::proc::status::State;
 
     fn change(from: State, to: State, pid: i32, tries: u32, expected: Option<bool>) -> StateChange {
         StateChange {

@@ -6,7 +6,7 @@
 //! Nothing here may lose a byte or block the event loop. A destination that
 //! fails (disk full, a reader that stopped reading) keeps what it could not
 //! write in a bounded backlog and retries; while a backlog is over
-//! [`BACKLOG_LIMIT`] the reactor stops reading that child's pipe, so the
+//! [`BACKLOG_LIMIT`](super::sink::BACKLOG_LIMIT) the reactor stops reading that child's pipe, so the
 //! child waits instead of its output being dropped.
 
 use std::io;

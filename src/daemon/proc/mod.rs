@@ -5,5 +5,6 @@
 pub mod process;
 pub mod reap;
 pub mod spawn;
+pub mod status;
 pub mod stdin;
 pub mod table;

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::process::{Action, Now, Process};
+use super::process::{Action, Process};
+use super::status::{Now, State};
 use crate::config::{self, LogLevel};
 
 /// A group's place in the table. A slot freed by a removed group is
@@ -285,12 +286,8 @@ impl ProcessTable {
             }
             let process = self.process_mut(key);
             let produced = match process.state() {
-                s if s == super::process::State::Running
-                    || s == super::process::State::Starting =>
-                {
-                    process.stop(now)
-                }
-                super::process::State::Backoff => process.give_up(now),
+                s if s == State::Running || s == State::Starting => process.stop(now),
+                State::Backoff => process.give_up(now),
                 _ => Vec::new(),
             };
             actions.extend(produced.into_iter().map(|a| (key, a)));

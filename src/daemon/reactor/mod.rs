@@ -23,7 +23,7 @@ use signal_hook_mio::v1_0::Signals;
 use crate::config::{Config, LogLevel};
 use crate::daemon::http;
 use crate::daemon::log::mainlog::MainLog;
-use crate::daemon::proc::process::Now;
+use crate::daemon::proc::status::Now;
 use crate::daemon::state::{Daemon, Source};
 pub use signals::install_signals;
 

@@ -4,8 +4,8 @@
 use super::params::{bad_params, Params};
 use super::{fault, result_struct, Answer, Outcome, Target, Waiter};
 use crate::config::datatypes;
-use crate::daemon::proc::process::{Now, State};
 use crate::daemon::proc::spawn;
+use crate::daemon::proc::status::{Now, State};
 use crate::daemon::proc::table::Key;
 use crate::daemon::state::Daemon;
 use crate::xmlrpc::{faults, Fault, Value};

@@ -19,7 +19,7 @@ mod logs;
 pub mod methods;
 mod params;
 
-use crate::daemon::proc::process::Now;
+use crate::daemon::proc::status::Now;
 use crate::daemon::proc::table::{GroupId, Key, Phase};
 use crate::daemon::state::Daemon;
 use crate::xmlrpc::{faults, Call, Fault, Value};

@@ -3,7 +3,7 @@
 use super::Daemon;
 use crate::daemon::events::Event;
 use crate::daemon::log::outputs::Produced;
-use crate::daemon::proc::process::State;
+use crate::daemon::proc::status::State;
 
 impl Daemon {
     /// Offer an event to the listener pools that subscribe to it.

@@ -9,9 +9,10 @@ use mio::Token;
 use super::Daemon;
 use crate::config::LogLevel;
 use crate::daemon::events::Event;
-use crate::daemon::proc::process::{signame, Action, ExitStatus, Now};
+use crate::daemon::proc::process::Action;
 use crate::daemon::proc::reap;
 use crate::daemon::proc::spawn;
+use crate::daemon::proc::status::{signame, ExitStatus, Now};
 use crate::daemon::proc::table::Key;
 
 impl Daemon {

@@ -7,8 +7,8 @@ use super::{spawn_context, Daemon};
 use crate::common::exit;
 use crate::config::{self, Config, Host, LogLevel};
 use crate::daemon::events::Event;
-use crate::daemon::proc::process::Now;
 use crate::daemon::proc::reap;
+use crate::daemon::proc::status::Now;
 use crate::daemon::proc::table::{Phase, ProcessTable};
 
 /// How long, as PID 1, the leftovers get between SIGTERM and SIGKILL.
