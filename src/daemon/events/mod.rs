@@ -10,6 +10,7 @@ mod pool;
 pub use bus::Bus;
 pub use listener::ListenerState;
 
+use crate::daemon::log::Channel;
 use crate::daemon::proc::process::StateChange;
 use crate::pyrepr::output_text;
 
@@ -78,13 +79,23 @@ impl Event {
         Event { name, payload }
     }
 
+    /// The type of a chunk of output on `channel`.
+    pub fn process_log_name(channel: Channel) -> &'static str {
+        match channel {
+            Channel::Stdout => "PROCESS_LOG_STDOUT",
+            Channel::Stderr => "PROCESS_LOG_STDERR",
+        }
+    }
+
     /// A chunk of a program's output (`*_events_enabled`).
-    pub fn process_log(stderr: bool, process: &str, group: &str, pid: i32, data: &[u8]) -> Event {
-        let (name, channel) = if stderr {
-            ("PROCESS_LOG_STDERR", "stderr")
-        } else {
-            ("PROCESS_LOG_STDOUT", "stdout")
-        };
+    pub fn process_log(
+        channel: Channel,
+        process: &str,
+        group: &str,
+        pid: i32,
+        data: &[u8],
+    ) -> Event {
+        let name = Self::process_log_name(channel);
         Event {
             name,
             payload: format!(
@@ -96,16 +107,15 @@ impl Event {
 
     /// What a program wrote between the capture tokens.
     pub fn process_communication(
-        stderr: bool,
+        channel: Channel,
         process: &str,
         group: &str,
         pid: i32,
         data: &[u8],
     ) -> Event {
-        let name = if stderr {
-            "PROCESS_COMMUNICATION_STDERR"
-        } else {
-            "PROCESS_COMMUNICATION_STDOUT"
+        let name = match channel {
+            Channel::Stdout => "PROCESS_COMMUNICATION_STDOUT",
+            Channel::Stderr => "PROCESS_COMMUNICATION_STDERR",
         };
         Event {
             name,
@@ -259,7 +269,7 @@ mod tests {
 
     #[test]
     fn undecodable_output_is_shown_as_python_bytes() {
-        let event = Event::process_log(false, "p", "g", 7, b"bad\xff\n");
+        let event = Event::process_log(Channel::Stdout, "p", "g", 7, b"bad\xff\n");
         assert_eq!(
             event.payload,
             "processname:p groupname:g pid:7 channel:stdout\nUndecodable: b'bad\\xff\\n'"
@@ -268,7 +278,7 @@ mod tests {
 
     #[test]
     fn len_counts_bytes_of_the_payload() {
-        let event = Event::process_log(true, "p", "g", 7, "café".as_bytes());
+        let event = Event::process_log(Channel::Stderr, "p", "g", 7, "café".as_bytes());
         let bytes = envelope("supervisor", 3, "pool", 1, &event);
         let text = String::from_utf8(bytes).unwrap();
         let (header, payload) = text.split_once('\n').unwrap();

@@ -16,6 +16,7 @@ use super::ansi::AnsiStripper;
 use super::capture::{Capture, Piece};
 use super::console::{write_console, Consoles, LineAssembler};
 use super::sink::Sink;
+use super::Channel;
 use crate::config::LogLevel;
 
 /// Where a channel's normal output goes.
@@ -36,7 +37,7 @@ pub enum Destination {
 #[derive(Debug)]
 pub struct ChannelLog {
     pub process: String,
-    pub channel: &'static str,
+    pub channel: Channel,
     capture: Option<Capture>,
     strip: Option<AnsiStripper>,
     pub destination: Destination,
@@ -63,7 +64,7 @@ pub struct Fed {
 impl ChannelLog {
     pub fn new(
         process: &str,
-        channel: &'static str,
+        channel: Channel,
         destination: Destination,
         capture_maxbytes: i64,
         events_enabled: bool,

@@ -16,6 +16,7 @@ use super::console::{Consoles, LineAssembler};
 use super::mainlog::MainLog;
 use super::sink::{Sink, BACKLOG_LIMIT};
 use super::syslog::{self, Syslog};
+use super::Channel;
 use crate::config::{self, Config, LogLevel, LogTarget};
 use crate::daemon::proc::table::{GroupId, Key};
 
@@ -56,7 +57,7 @@ pub struct Emitted {
     pub pid: i32,
     pub process: String,
     pub group: String,
-    pub stderr: bool,
+    pub channel: Channel,
     pub what: Produced,
 }
 
@@ -79,10 +80,10 @@ pub struct Outputs {
     consoles: Consoles,
     syslog: Option<Syslog>,
     /// AUTO log files, created with the groups: (process, channel) → path.
-    auto_files: HashMap<(Key, &'static str), PathBuf>,
+    auto_files: HashMap<(Key, Channel), PathBuf>,
     /// Channels already warned that their target cannot rotate (once is
     /// enough, however often the program restarts).
-    rotation_warned: HashSet<(Key, &'static str)>,
+    rotation_warned: HashSet<(Key, Channel)>,
     buffer: Vec<u8>,
 }
 
@@ -131,9 +132,9 @@ impl Outputs {
         let s = &config.supervisord;
         for &(key, process) in table {
             let wanted = [
-                ("stdout", process.stdout.logfile == LogTarget::Auto),
+                (Channel::Stdout, process.stdout.logfile == LogTarget::Auto),
                 (
-                    "stderr",
+                    Channel::Stderr,
                     process.stderr.logfile == LogTarget::Auto && !process.redirect_stderr,
                 ),
             ];
@@ -141,7 +142,12 @@ impl Outputs {
                 if !auto {
                     continue;
                 }
-                match super::auto::create_auto_file(&s.childlogdir, &process.name, channel, &s.identifier) {
+                match super::auto::create_auto_file(
+                    &s.childlogdir,
+                    &process.name,
+                    channel.name(),
+                    &s.identifier,
+                ) {
                     Ok(path) => {
                         self.auto_files.insert((key, channel), path);
                     }
@@ -159,7 +165,7 @@ impl Outputs {
     }
 
     /// The AUTO log of a process channel, if it has one.
-    pub fn auto_file(&self, key: Key, channel: &'static str) -> Option<&Path> {
+    pub fn auto_file(&self, key: Key, channel: Channel) -> Option<&Path> {
         self.auto_files.get(&(key, channel)).map(PathBuf::as_path)
     }
 
@@ -181,11 +187,25 @@ impl Outputs {
             ..process.stdout.clone()
         };
         let stdout_stream = if listener { &protocol } else { &process.stdout };
-        let stdout = self.channel_log(key, process, "stdout", stdout_stream, strip_ansi, log)?;
+        let stdout = self.channel_log(
+            key,
+            process,
+            Channel::Stdout,
+            stdout_stream,
+            strip_ansi,
+            log,
+        )?;
         let stderr = if process.redirect_stderr {
             None
         } else {
-            Some(self.channel_log(key, process, "stderr", &process.stderr, strip_ansi, log)?)
+            Some(self.channel_log(
+                key,
+                process,
+                Channel::Stderr,
+                &process.stderr,
+                strip_ansi,
+                log,
+            )?)
         };
         Ok((stdout, stderr))
     }
@@ -194,7 +214,7 @@ impl Outputs {
         &mut self,
         key: Key,
         process: &config::Process,
-        channel: &'static str,
+        channel: Channel,
         stream: &config::Stream,
         strip_ansi: bool,
         log: &mut MainLog,
@@ -294,7 +314,7 @@ impl Outputs {
                 key,
                 pid,
                 group: group.to_string(),
-                listener: listener && log.channel == "stdout",
+                listener: listener && log.channel == Channel::Stdout,
                 file: Some(std::fs::File::from(fd)),
                 log,
                 paused: false,
@@ -458,16 +478,16 @@ impl Outputs {
 
     /// The log file of a process channel, for reading it back (RPC, /logtail):
     /// a path or the AUTO file; none for NONE, syslog or our own stdout/stderr.
-    pub fn log_path(&self, key: Key, process: &config::Process, stderr: bool) -> Option<PathBuf> {
-        let (stream, channel) = if stderr {
-            if process.redirect_stderr {
-                return None;
-            }
-            (&process.stderr, "stderr")
-        } else {
-            (&process.stdout, "stdout")
-        };
-        match &stream.logfile {
+    pub fn log_path(
+        &self,
+        key: Key,
+        process: &config::Process,
+        channel: Channel,
+    ) -> Option<PathBuf> {
+        if channel == Channel::Stderr && process.redirect_stderr {
+            return None;
+        }
+        match &channel.stream(process).logfile {
             LogTarget::Path(path) if super::console::console_fd(path).is_none() => {
                 Some(path.clone())
             }
@@ -479,8 +499,8 @@ impl Outputs {
     /// Empty a process's current log files (not their backups): remove and
     /// recreate them, and point a running process's output at the new ones.
     pub fn clear(&mut self, key: Key, process: &config::Process) -> io::Result<()> {
-        for stderr in [false, true] {
-            if let Some(path) = self.log_path(key, process, stderr) {
+        for channel in [Channel::Stdout, Channel::Stderr] {
+            if let Some(path) = self.log_path(key, process, channel) {
                 match std::fs::remove_file(&path) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
@@ -520,7 +540,7 @@ impl OutputPipe {
             pid: self.pid,
             process: self.log.process.clone(),
             group: self.group.clone(),
-            stderr: self.log.channel == "stderr",
+            channel: self.log.channel,
             what,
         }
     }

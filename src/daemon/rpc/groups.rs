@@ -3,6 +3,7 @@
 
 use super::{fault, Answer, Target};
 use crate::config::{LogTarget, Process as ProcessConfig, ProcessGroup};
+use crate::daemon::log::Channel;
 use crate::daemon::proc::table::{GroupId, Key};
 use crate::daemon::state::Daemon;
 use crate::namespec::Namespec;
@@ -206,9 +207,9 @@ impl Daemon {
         c: &ProcessConfig,
     ) -> Value {
         let none_or = |v: Option<String>| Value::String(v.unwrap_or_else(|| "none".into()));
-        let logfile = |target: &LogTarget, stderr: bool| match target {
+        let logfile = |target: &LogTarget, channel: Channel| match target {
             LogTarget::Auto => Value::String(
-                key.and_then(|key| self.outputs.log_path(key, c, stderr))
+                key.and_then(|key| self.outputs.log_path(key, c, channel))
                     .map_or_else(|| "auto".into(), |p| p.display().to_string()),
             ),
             LogTarget::Path(p) => Value::String(p.display().to_string()),
@@ -238,8 +239,8 @@ impl Daemon {
             ("startretries".into(), Value::Int(c.startretries)),
             ("startsecs".into(), Value::Int(c.startsecs)),
         ];
-        for (channel, stream, stderr) in [("stdout", &c.stdout, false), ("stderr", &c.stderr, true)]
-        {
+        for channel in [Channel::Stdout, Channel::Stderr] {
+            let stream = channel.stream(c);
             fields.push((
                 format!("{channel}_capture_maxbytes"),
                 Value::Int(stream.capture_maxbytes),
@@ -250,7 +251,7 @@ impl Daemon {
             ));
             fields.push((
                 format!("{channel}_logfile"),
-                logfile(&stream.logfile, stderr),
+                logfile(&stream.logfile, channel),
             ));
             fields.push((
                 format!("{channel}_logfile_backups"),

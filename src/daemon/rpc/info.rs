@@ -10,7 +10,7 @@ use super::params::Params;
 use super::Answer;
 use crate::common::SUPERVISOR_VERSION;
 use crate::daemon::http::LogRequest;
-use crate::daemon::log::logread;
+use crate::daemon::log::{logread, Channel};
 use crate::daemon::proc::process::Process;
 use crate::daemon::proc::status::Now;
 use crate::daemon::proc::table::Phase;
@@ -116,13 +116,17 @@ impl Snapshot {
                 return Some(self.read_main_log(&p));
             }
             "supervisor.readProcessLog" | "supervisor.readProcessStdoutLog" => {
-                return Some(self.read_process_log(&p, false));
+                return Some(self.read_process_log(&p, Channel::Stdout));
             }
-            "supervisor.readProcessStderrLog" => return Some(self.read_process_log(&p, true)),
+            "supervisor.readProcessStderrLog" => {
+                return Some(self.read_process_log(&p, Channel::Stderr))
+            }
             "supervisor.tailProcessLog" | "supervisor.tailProcessStdoutLog" => {
-                return Some(self.tail_process_log(&p, false));
+                return Some(self.tail_process_log(&p, Channel::Stdout));
             }
-            "supervisor.tailProcessStderrLog" => return Some(self.tail_process_log(&p, true)),
+            "supervisor.tailProcessStderrLog" => {
+                return Some(self.tail_process_log(&p, Channel::Stderr))
+            }
             _ => Value::str("3.0"),
         }))
     }
@@ -138,31 +142,30 @@ impl Snapshot {
 
     /// The log file of one process's channel: `Ok(None)` when it has none
     /// (NONE, syslog, supervisord's own stdout).
-    fn process_log(&self, name: &str, stderr: bool) -> Result<Option<&Path>, Fault> {
+    fn process_log(&self, name: &str, channel: Channel) -> Result<Option<&Path>, Fault> {
         let view = self
             .find(name)
             .ok_or_else(|| Fault::named(faults::BAD_NAME, Some(name)))?;
-        let path = if stderr {
-            &view.stderr_log
-        } else {
-            &view.stdout_log
+        let path = match channel {
+            Channel::Stdout => &view.stdout_log,
+            Channel::Stderr => &view.stderr_log,
         };
         Ok((!path.is_empty()).then(|| Path::new(path.as_str())))
     }
 
-    fn read_process_log(&self, p: &Params, stderr: bool) -> Answer {
+    fn read_process_log(&self, p: &Params, channel: Channel) -> Answer {
         let name = p.string(0)?;
         let (offset, length) = (p.int(1)?, p.int(2)?);
         let path = self
-            .process_log(name, stderr)?
+            .process_log(name, channel)?
             .ok_or_else(|| Fault::named(faults::NO_FILE, None))?;
         logread::read_log(path, offset, length)
     }
 
-    fn tail_process_log(&self, p: &Params, stderr: bool) -> Answer {
+    fn tail_process_log(&self, p: &Params, channel: Channel) -> Answer {
         let name = p.string(0)?;
         let (offset, length) = (p.int(1)?, p.int(2)?);
-        let tail = match self.process_log(name, stderr)? {
+        let tail = match self.process_log(name, channel)? {
             Some(path) => logread::tail_log(path, offset, length),
             None => None,
         };
@@ -190,7 +193,14 @@ impl Snapshot {
         match which {
             LogRequest::Main => self.main_log.clone(),
             LogRequest::Process { namespec, stderr } => self
-                .process_log(namespec, *stderr)
+                .process_log(
+                    namespec,
+                    if *stderr {
+                        Channel::Stderr
+                    } else {
+                        Channel::Stdout
+                    },
+                )
                 .ok()
                 .flatten()
                 .map(Path::to_path_buf),

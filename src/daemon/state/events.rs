@@ -35,18 +35,14 @@ impl Daemon {
             let (process, group) = (&emitted.process, &emitted.group);
             let event = match &emitted.what {
                 Produced::Log(data) => {
-                    let name = if emitted.stderr {
-                        "PROCESS_LOG_STDERR"
-                    } else {
-                        "PROCESS_LOG_STDOUT"
-                    };
                     // A chunk is only copied into a payload if someone listens.
+                    let name = Event::process_log_name(emitted.channel);
                     self.bus.wants(name).then(|| {
-                        Event::process_log(emitted.stderr, process, group, emitted.pid, data)
+                        Event::process_log(emitted.channel, process, group, emitted.pid, data)
                     })
                 }
                 Produced::Communication(data) => Some(Event::process_communication(
-                    emitted.stderr,
+                    emitted.channel,
                     process,
                     group,
                     emitted.pid,

@@ -25,6 +25,7 @@ use crate::config::{self, Config, LogLevel, Overrides};
 use crate::daemon::events::Bus;
 use crate::daemon::log::mainlog::MainLog;
 use crate::daemon::log::outputs::{Emitted, Outputs};
+use crate::daemon::log::Channel;
 use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::Now;
 use crate::daemon::proc::stdin::Stdins;
@@ -208,15 +209,15 @@ impl Daemon {
             .into_iter()
             .map(|key| {
                 let process = self.table.process(key);
-                let path = |stderr| {
+                let path = |channel| {
                     self.outputs
-                        .log_path(key, &process.config, stderr)
+                        .log_path(key, &process.config, channel)
                         .map(|p| p.display().to_string())
                         .unwrap_or_default()
                 };
                 View {
-                    stdout_log: path(false),
-                    stderr_log: path(true),
+                    stdout_log: path(Channel::Stdout),
+                    stderr_log: path(Channel::Stderr),
                     process: process.clone(),
                 }
             })
