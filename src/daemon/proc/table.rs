@@ -169,6 +169,12 @@ impl ProcessTable {
         self.get_group(id).expect("an active group")
     }
 
+    /// How many group slots exist, active or free.
+    #[cfg(test)]
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The id of the active group called `name`.
     pub fn group_index(&self, name: &str) -> Option<GroupId> {
         self.groups()
