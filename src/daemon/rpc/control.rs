@@ -4,13 +4,84 @@
 use super::params::{bad_params, Params};
 use super::{fault, result_struct, Answer, Outcome, Target, Waiter};
 use crate::config::datatypes;
+use crate::config::LogLevel;
+use crate::daemon::events::Event;
 use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::{Now, State};
-use crate::daemon::proc::table::Key;
+use crate::daemon::proc::table::{Key, Phase};
 use crate::daemon::state::Daemon;
 use crate::xmlrpc::{faults, Fault, Value};
 
 impl Daemon {
+    /// startProcess: one process, or a group as `group:*`.
+    pub(super) fn start_named(&mut self, p: &Params, now: Now) -> Outcome {
+        let name = match p.string(0) {
+            Ok(name) => name,
+            Err(f) => return Outcome::Done(Err(f)),
+        };
+        match self.resolve(name) {
+            Ok(Target::Process(key)) => self.start_one(key, name, p.wait(1), now),
+            Ok(Target::Group(g)) => self.start_many(self.group_keys(g), p.wait(1), now),
+            Err(f) => Outcome::Done(Err(f)),
+        }
+    }
+
+    pub(super) fn start_group(&mut self, p: &Params, now: Now) -> Outcome {
+        match p.string(0).and_then(|n| self.group_named(n)) {
+            Ok(g) => self.start_many(self.group_keys(g), p.wait(1), now),
+            Err(f) => Outcome::Done(Err(f)),
+        }
+    }
+
+    /// stopProcess: one process, or a group as `group:*`.
+    pub(super) fn stop_named(&mut self, p: &Params, now: Now) -> Outcome {
+        let name = match p.string(0) {
+            Ok(name) => name,
+            Err(f) => return Outcome::Done(Err(f)),
+        };
+        match self.resolve(name) {
+            Ok(Target::Process(key)) => self.stop_one(key, name, p.wait(1), now),
+            Ok(Target::Group(g)) => self.stop_many(self.group_keys(g), p.wait(1), now),
+            Err(f) => Outcome::Done(Err(f)),
+        }
+    }
+
+    pub(super) fn stop_group(&mut self, p: &Params, now: Now) -> Outcome {
+        match p.string(0).and_then(|n| self.group_named(n)) {
+            Ok(g) => self.stop_many(self.group_keys(g), p.wait(1), now),
+            Err(f) => Outcome::Done(Err(f)),
+        }
+    }
+
+    pub(super) fn signal_group(&mut self, p: &Params, now: Now) -> Answer {
+        let g = self.group_named(p.string(0)?)?;
+        self.signal_many(self.group_keys(g), p, 1, now)
+    }
+
+    pub(super) fn signal_all(&mut self, p: &Params, now: Now) -> Answer {
+        let keys = self.keys_in_priority_order();
+        let answer = self.signal_many(keys, p, 0, now);
+        // Supervisor's quirk: signals go out, then the state is checked.
+        if self.table.phase() != Phase::Running {
+            return Err(fault(faults::SHUTDOWN_STATE, None));
+        }
+        answer
+    }
+
+    /// sendRemoteCommEvent: an event for the listeners, nothing else.
+    pub(super) fn remote_comm(&mut self, p: &Params) -> Answer {
+        let (kind, data) = (p.string(0)?, p.string(1)?);
+        self.raise(Event::remote_communication(kind, data));
+        Ok(Value::Bool(true))
+    }
+
+    pub(super) fn shutdown_request(&mut self) -> Value {
+        self.log
+            .log(LogLevel::Warn, "received shutdown request via RPC");
+        self.begin_stop(false);
+        Value::Bool(true)
+    }
+
     pub(super) fn start_one(&mut self, key: Key, name: &str, wait: bool, now: Now) -> Outcome {
         let config = self.table.process(key).config.clone();
         if let Err(e) = spawn::resolve_command(&config, &self.spawn_ctx) {

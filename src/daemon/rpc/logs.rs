@@ -1,11 +1,36 @@
 //! Emptying log files.
 
-use super::{fault, Answer};
+use super::params::Params;
+use super::{fault, result_struct, Answer, Target};
 use crate::daemon::proc::table::Key;
 use crate::daemon::state::Daemon;
 use crate::xmlrpc::{faults, Value};
 
 impl Daemon {
+    /// clearProcessLogs: one process (a group name is BAD_NAME).
+    pub(super) fn clear_named(&mut self, p: &Params) -> Answer {
+        let name = p.string(0)?;
+        match self.resolve(name)? {
+            Target::Process(key) => self.clear_logs(key, name),
+            Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
+        }
+    }
+
+    /// clearAllProcessLogs: one result struct per process, in start order.
+    pub(super) fn clear_all(&mut self) -> Value {
+        let results = self
+            .keys_in_priority_order()
+            .into_iter()
+            .map(|key| {
+                let c = &self.table.process(key).config;
+                let (name, group) = (c.name.clone(), c.group.clone());
+                let answer = self.clear_logs(key, &name);
+                result_struct(&name, &group, &answer)
+            })
+            .collect();
+        Value::Array(results)
+    }
+
     /// Empties the process's logs, running or not (Supervisor silently did
     /// nothing for a stopped process and still answered true).
     pub(super) fn clear_logs(&mut self, key: Key, name: &str) -> Answer {

@@ -3,6 +3,10 @@
 //! docstrings give them) and its help for `system.methodHelp`, in our own
 //! words. Sorted as `system.listMethods` returns them.
 
+use super::params::Params;
+use super::Answer;
+use crate::xmlrpc::{faults, Fault, Value};
+
 pub struct Method {
     pub name: &'static str,
     pub signature: &'static [&'static str],
@@ -259,6 +263,22 @@ pub const METHODS: &[Method] = &[
          order. Returns each result, or its fault as a struct, in an array.",
     ),
 ];
+
+/// listMethods, methodHelp and methodSignature.
+pub(super) fn introspect(method: &str, p: &Params) -> Answer {
+    if method == "system.listMethods" {
+        return Ok(Value::Array(
+            METHODS.iter().map(|m| Value::str(m.name)).collect(),
+        ));
+    }
+    let found =
+        find(p.string(0)?).ok_or_else(|| Fault::named(faults::SIGNATURE_UNSUPPORTED, None))?;
+    Ok(if method == "system.methodHelp" {
+        Value::str(found.help)
+    } else {
+        Value::Array(found.signature.iter().map(|t| Value::str(*t)).collect())
+    })
+}
 
 /// The method called `name`.
 pub fn find(name: &str) -> Option<&'static Method> {

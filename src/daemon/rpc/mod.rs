@@ -94,129 +94,50 @@ impl Daemon {
             return Outcome::Done(Err(fault(faults::SHUTDOWN_STATE, None)));
         }
         // Status and log reads are answered from the snapshot on the HTTP
-        // thread (`snapshot.rs`) and never arrive here.
+        // thread (`info.rs`) and never arrive here.
         let p = Params(&params);
         let now = Now::current();
         let done = |answer: Answer| Outcome::Done(answer);
         match method.as_str() {
-            "system.listMethods" => done(Ok(Value::Array(
-                methods::METHODS
-                    .iter()
-                    .map(|m| Value::str(m.name))
-                    .collect(),
-            ))),
-            "system.methodHelp" => done(p.string(0).and_then(|name| {
-                methods::find(name)
-                    .map(|m| Value::str(m.help))
-                    .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
-            })),
-            "system.methodSignature" => done(p.string(0).and_then(|name| {
-                methods::find(name)
-                    .map(|m| Value::Array(m.signature.iter().map(|t| Value::str(*t)).collect()))
-                    .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
-            })),
+            "system.listMethods" | "system.methodHelp" | "system.methodSignature" => {
+                done(methods::introspect(&method, &p))
+            }
             // The HTTP thread runs multicalls, sending each call here on its
             // own; one arriving here can only be nested in another.
             "system.multicall" => done(Err(fault(
                 faults::INCORRECT_PARAMETERS,
                 Some("Recursive system.multicall forbidden"),
             ))),
-            "supervisor.getAllConfigInfo" => done(Ok(self.all_config_info())),
-            "supervisor.startProcess" => match p.string(0) {
-                Ok(name) => {
-                    let wait = p.wait(1);
-                    match self.resolve(name) {
-                        Ok(Target::Process(key)) => self.start_one(key, name, wait, now),
-                        Ok(Target::Group(g)) => self.start_many(self.group_keys(g), wait, now),
-                        Err(f) => done(Err(f)),
-                    }
-                }
-                Err(f) => done(Err(f)),
-            },
-            "supervisor.startProcessGroup" => match p.string(0).and_then(|n| self.group_named(n)) {
-                Ok(g) => self.start_many(self.group_keys(g), p.wait(1), now),
-                Err(f) => done(Err(f)),
-            },
+            "supervisor.startProcess" => self.start_named(&p, now),
+            "supervisor.startProcessGroup" => self.start_group(&p, now),
             "supervisor.startAllProcesses" => {
                 let keys = self.keys_in_priority_order();
                 self.start_many(keys, p.wait(0), now)
             }
-            "supervisor.stopProcess" => match p.string(0) {
-                Ok(name) => {
-                    let wait = p.wait(1);
-                    match self.resolve(name) {
-                        Ok(Target::Process(key)) => self.stop_one(key, name, wait, now),
-                        Ok(Target::Group(g)) => self.stop_many(self.group_keys(g), wait, now),
-                        Err(f) => done(Err(f)),
-                    }
-                }
-                Err(f) => done(Err(f)),
-            },
-            "supervisor.stopProcessGroup" => match p.string(0).and_then(|n| self.group_named(n)) {
-                Ok(g) => self.stop_many(self.group_keys(g), p.wait(1), now),
-                Err(f) => done(Err(f)),
-            },
+            "supervisor.stopProcess" => self.stop_named(&p, now),
+            "supervisor.stopProcessGroup" => self.stop_group(&p, now),
             "supervisor.stopAllProcesses" => {
                 let keys = self.keys_in_priority_order();
                 self.stop_many(keys, p.wait(0), now)
             }
             "supervisor.signalProcess" => done(self.signal_named(&p, now)),
-            "supervisor.signalProcessGroup" => done(
-                p.string(0)
-                    .and_then(|n| self.group_named(n))
-                    .and_then(|g| self.signal_many(self.group_keys(g), &p, 1, now)),
-            ),
-            "supervisor.signalAllProcesses" => {
-                let keys = self.keys_in_priority_order();
-                let answer = self.signal_many(keys, &p, 0, now);
-                // Supervisor's quirk: signals go out, then the state is checked.
-                if self.table.phase() != Phase::Running {
-                    return done(Err(fault(faults::SHUTDOWN_STATE, None)));
-                }
-                done(answer)
-            }
-            "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => {
-                done(p.string(0).and_then(|name| match self.resolve(name)? {
-                    Target::Process(key) => self.clear_logs(key, name),
-                    Target::Group(_) => Err(fault(faults::BAD_NAME, Some(name))),
-                }))
-            }
-            "supervisor.clearAllProcessLogs" => {
-                let results = self
-                    .keys_in_priority_order()
-                    .into_iter()
-                    .map(|key| {
-                        let c = &self.table.process(key).config;
-                        let (name, group) = (c.name.clone(), c.group.clone());
-                        let answer = self.clear_logs(key, &name);
-                        result_struct(&name, &group, &answer)
-                    })
-                    .collect();
-                done(Ok(Value::Array(results)))
-            }
-            "supervisor.clearLog" => done(self.clear_main_log()),
+            "supervisor.signalProcessGroup" => done(self.signal_group(&p, now)),
+            "supervisor.signalAllProcesses" => done(self.signal_all(&p, now)),
             "supervisor.sendProcessStdin" => done(self.send_stdin(&p)),
-            "supervisor.sendRemoteCommEvent" => done(p.string(0).and_then(|kind| {
-                let data = p.string(1)?;
-                self.raise(crate::daemon::events::Event::remote_communication(
-                    kind, data,
-                ));
-                Ok(Value::Bool(true))
-            })),
-            "supervisor.shutdown" => {
-                self.log.log(
-                    crate::config::LogLevel::Warn,
-                    "received shutdown request via RPC",
-                );
-                self.begin_stop(false);
-                done(Ok(Value::Bool(true)))
+            "supervisor.sendRemoteCommEvent" => done(self.remote_comm(&p)),
+            "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => {
+                done(self.clear_named(&p))
             }
+            "supervisor.clearAllProcessLogs" => done(Ok(self.clear_all())),
+            "supervisor.clearLog" => done(self.clear_main_log()),
+            "supervisor.shutdown" => done(Ok(self.shutdown_request())),
             "supervisor.restart" => done(
                 // A config that does not load changes nothing, and says why.
                 self.restart_request()
                     .map(|()| Value::Bool(true))
                     .map_err(|e| fault(faults::CANT_REREAD, Some(&e))),
             ),
+            "supervisor.getAllConfigInfo" => done(Ok(self.all_config_info())),
             "supervisor.reloadConfig" => done(self.reload_config()),
             "supervisor.addProcessGroup" => done(p.string(0).and_then(|n| self.add_group(n))),
             "supervisor.removeProcessGroup" => done(p.string(0).and_then(|n| self.remove_group(n))),
