@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+use super::exit;
 use super::transport::{Transport, TransportError};
 use crate::xmlrpc::{faults, Fault, Value};
 
@@ -65,7 +66,7 @@ impl Session {
             transport: Transport::new(serverurl, username, password)?,
             username: username.map(str::to_string),
             password: password.map(str::to_string),
-            exit_status: 0,
+            exit_status: exit::OK,
             interactive,
             prompt,
             history_file: None,
@@ -93,15 +94,15 @@ impl Session {
             TransportError::Protocol(text) => say(&format!("error: {url}: {text}")),
         }
         self.exit_status = match e {
-            TransportError::Refused => 4,
-            TransportError::NoSuchFile => 7,
-            _ => 1,
+            TransportError::Refused => exit::REFUSED,
+            TransportError::NoSuchFile => exit::NOT_RUNNING,
+            _ => exit::ERROR,
         };
     }
 
     fn fault_error(&mut self, fault: &Fault) {
         say(&format!("error: {}", fault.string));
-        self.exit_status = 1;
+        self.exit_status = exit::ERROR;
     }
 
     /// The value of a call, or `None` after reporting its fault or error.
@@ -130,7 +131,7 @@ impl Session {
                     "Sorry, this version of supervisorctl expects to talk to a server with API \
                      version 3.0, but the remote version is {v}."
                 ));
-                self.exit_status = 5;
+                self.exit_status = exit::API_MISMATCH;
                 false
             }
             Ok(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
@@ -139,7 +140,7 @@ impl Session {
                      commands that supervisorctl uses to control it.  Please check that the \
                      [rpcinterface:supervisor] section is enabled in the configuration file.",
                 );
-                self.exit_status = 3;
+                self.exit_status = exit::NO_RPC_INTERFACE;
                 false
             }
             Ok(Err(f)) => {
@@ -212,7 +213,7 @@ impl Session {
             }
             _ => {
                 say(&format!("*** Unknown syntax: {line}"));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
             }
         }
         true
@@ -221,14 +222,14 @@ impl Session {
     fn usage_error(&mut self, message: &str, topic: &str) {
         say(message);
         say(help_text(topic));
-        self.exit_status = 1;
+        self.exit_status = exit::ERROR;
     }
 
     fn status(&mut self, args: &[&str]) {
         if !self.upcheck() {
             // `status` reports an unusable server as 4 (generic errors stay 1).
-            if self.exit_status != 1 {
-                self.exit_status = 4;
+            if self.exit_status != exit::ERROR {
+                self.exit_status = exit::STATUS_UNKNOWN;
             }
             return;
         }
@@ -239,7 +240,7 @@ impl Session {
             Err(e) => return self.transport_error(&e),
         };
         let mut shown: Vec<&Value> = Vec::new();
-        let mut status = 0;
+        let mut status = exit::OK;
         if args.is_empty() || args.contains(&"all") {
             shown.extend(infos.iter());
         } else {
@@ -252,7 +253,7 @@ impl Session {
                             .collect();
                         if m.is_empty() {
                             say(&format!("{group}: ERROR (no such group)"));
-                            status = 4;
+                            status = exit::STATUS_UNKNOWN;
                         }
                         m
                     }
@@ -264,7 +265,7 @@ impl Session {
                             .collect();
                         if m.is_empty() {
                             say(&format!("{arg}: ERROR (no such process)"));
-                            status = 4;
+                            status = exit::STATUS_UNKNOWN;
                         }
                         m
                     }
@@ -283,8 +284,8 @@ impl Session {
                 "{name:<width$}{state:<10}{}",
                 field(info, "description")
             ));
-            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == 0 {
-                status = 3;
+            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == exit::OK {
+                status = exit::STATUS_NOT_RUNNING;
             }
         }
         self.exit_status = status;
@@ -310,8 +311,10 @@ impl Session {
             return;
         }
         self.exit_status = match code {
-            faults::SPAWN_ERROR | faults::ABNORMAL_TERMINATION | faults::NOT_RUNNING => 7,
-            _ => 1,
+            faults::SPAWN_ERROR | faults::ABNORMAL_TERMINATION | faults::NOT_RUNNING => {
+                exit::NOT_RUNNING
+            }
+            _ => exit::ERROR,
         };
     }
 
@@ -380,7 +383,11 @@ impl Session {
                         Ok(Ok(_)) => {}
                         Ok(Err(f)) if f.code == faults::BAD_NAME => {
                             say(&format!("{group}: ERROR (no such group)"));
-                            self.exit_status = if kind == Act::Start { 2 } else { 1 };
+                            self.exit_status = if kind == Act::Start {
+                                exit::INVALID_ARGS
+                            } else {
+                                exit::ERROR
+                            };
                         }
                         Ok(Err(f)) => self.fault_error(&f),
                         Err(e) => self.transport_error(&e),
@@ -411,7 +418,7 @@ impl Session {
         if args.is_empty() {
             say("Error: start requires a process name");
             say(help_text("start"));
-            self.exit_status = 2;
+            self.exit_status = exit::INVALID_ARGS;
             return;
         }
         if self.upcheck() {
@@ -470,12 +477,12 @@ impl Session {
                     let pid = int_field(&info, "pid");
                     say(&pid.to_string());
                     if pid == 0 {
-                        self.exit_status = 7;
+                        self.exit_status = exit::NOT_RUNNING;
                     }
                 }
                 Ok(Err(f)) if f.code == faults::BAD_NAME => {
                     say(&format!("No such process {name}"));
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                 }
                 Ok(Err(f)) => self.fault_error(&f),
                 Err(e) => self.transport_error(&e),
@@ -501,7 +508,7 @@ impl Session {
             let c = rest[rest.len() - 1].to_lowercase();
             if c != "stdout" && c != "stderr" {
                 say(&format!("Error: bad channel '{}'", rest[rest.len() - 1]));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
                 return;
             }
             c
@@ -515,7 +522,7 @@ impl Session {
                 Ok(n) => Some(n),
                 Err(_) => {
                     say(&format!("Error: bad argument -{n}"));
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                     return;
                 }
             },
@@ -547,7 +554,7 @@ impl Session {
                             _ => "unknown error reading log",
                         };
                         say(&format!("{name}: ERROR ({why})"));
-                        self.exit_status = 1;
+                        self.exit_status = exit::ERROR;
                     }
                     Err(e) => self.transport_error(&e),
                 }
@@ -585,7 +592,7 @@ impl Session {
                 Some(n) => Some(n),
                 None => {
                     say(&format!("Error: bad argument {arg}"));
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                     return;
                 }
             },
@@ -609,7 +616,7 @@ impl Session {
                         "unknown error reading log"
                     };
                     say(&format!("supervisord: ERROR ({why})"));
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                 }
                 Err(e) => self.transport_error(&e),
             },
@@ -630,7 +637,7 @@ impl Session {
                 _ => say(&format!("{ns}: ERROR (failed)")),
             }
             if code != faults::SUCCESS {
-                s.exit_status = 1;
+                s.exit_status = exit::ERROR;
             }
         };
         if args.contains(&"all") {
@@ -678,7 +685,7 @@ impl Session {
             Ok(Ok(_)) => {}
             Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
                 say("ERROR: supervisor shutting down");
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
             }
             Ok(Err(f)) => self.fault_error(&f),
             Err(e) => self.transport_error(&e),
@@ -704,12 +711,12 @@ impl Session {
             Ok(Ok(_)) => None,
             Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
                 say("ERROR: supervisor shutting down");
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
                 None
             }
             Ok(Err(f)) if f.code == faults::CANT_REREAD => {
                 say(&format!("ERROR: {}", f.string));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
                 None
             }
             Ok(Err(f)) => {
@@ -760,7 +767,7 @@ impl Session {
             for g in wanted {
                 if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
                     say(&format!("ERROR: no such group: {g}"));
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                 }
             }
         }
@@ -802,7 +809,7 @@ impl Session {
             .any(|r| int_field(r, "status") as i32 == faults::FAILED)
         {
             say(&format!("{group}: has problems; not removing"));
-            self.exit_status = 1;
+            self.exit_status = exit::ERROR;
             return false;
         }
         say(&format!("{group}: stopped"));
@@ -816,12 +823,12 @@ impl Session {
                 Ok(Err(f)) => match f.code {
                     faults::BAD_NAME => {
                         say(&format!("ERROR: no such process/group: {group}"));
-                        self.exit_status = 1;
+                        self.exit_status = exit::ERROR;
                     }
                     faults::ALREADY_ADDED => say("ERROR: process group already active"),
                     faults::SHUTDOWN_STATE => {
                         say("ERROR: shutting down");
-                        self.exit_status = 1;
+                        self.exit_status = exit::ERROR;
                     }
                     _ => self.fault_error(&f),
                 },
@@ -842,7 +849,7 @@ impl Session {
                         faults::BAD_NAME => say(&format!("ERROR: no such process/group: {group}")),
                         _ => say(&format!("error: {}", f.string)),
                     }
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                 }
                 Err(e) => self.transport_error(&e),
             }
@@ -882,7 +889,7 @@ impl Session {
             Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
                 say("ERROR: already shutting down");
                 if reload {
-                    self.exit_status = 1;
+                    self.exit_status = exit::ERROR;
                 }
             }
             Ok(Err(f)) => self.fault_error(&f),
@@ -891,14 +898,14 @@ impl Session {
                     "ERROR: {} refused connection (already shut down?)",
                     self.transport.url()
                 ));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
             }
             Err(TransportError::NoSuchFile) => {
                 say(&format!(
                     "ERROR: {} no such file (already shut down?)",
                     self.transport.url()
                 ));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
             }
             Err(e) => self.transport_error(&e),
         }
@@ -923,7 +930,7 @@ impl Session {
         };
         if !(url.starts_with("unix://") || url.starts_with("http://")) {
             say("ERROR: url must be http:// or unix://");
-            self.exit_status = 1;
+            self.exit_status = exit::ERROR;
             return;
         }
         match Transport::new(url, None, None) {
@@ -935,7 +942,7 @@ impl Session {
             }
             Err(msg) => {
                 say(&format!("error: {msg}"));
-                self.exit_status = 1;
+                self.exit_status = exit::ERROR;
             }
         }
     }
@@ -955,11 +962,11 @@ impl Session {
                     }
                     Ok(Ok(_)) => {
                         say("ERROR: process not running");
-                        self.exit_status = 1;
+                        self.exit_status = exit::ERROR;
                     }
                     Ok(Err(_)) => {
                         say("ERROR: bad process name supplied");
-                        self.exit_status = 1;
+                        self.exit_status = exit::ERROR;
                     }
                     Err(e) => self.transport_error(&e),
                 }

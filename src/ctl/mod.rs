@@ -2,6 +2,7 @@
 //! config here; the commands in [`commands`]; the connection in [`transport`].
 
 pub mod commands;
+pub mod exit;
 pub mod shell;
 pub mod transport;
 
@@ -131,7 +132,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         Ok(session) => session,
         Err(msg) => {
             println!("error: {msg}");
-            return 1;
+            return exit::ERROR;
         }
     };
     session.history_file = history_file.or(ctl.history_file);

@@ -13,6 +13,7 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
 use super::commands::{Session, COMMANDS};
+use super::exit;
 use super::transport::Transport;
 use crate::xmlrpc::Value;
 
@@ -124,7 +125,7 @@ impl Highlighter for Completion {}
 impl Validator for Completion {}
 impl Helper for Completion {}
 
-/// Run the shell on `session` until quit, EOF or Ctrl-C; always exits 0.
+/// Run the shell on `session` until quit, EOF or Ctrl-C; always exits [`exit::OK`].
 pub fn run(session: &mut Session) -> i32 {
     session.status_for_shell();
     let prompt = format!("{}> ", session.prompt);
@@ -142,15 +143,15 @@ pub fn run(session: &mut Session) -> i32 {
                 Ok(_) => {}
             }
             if !session.run_line(line.trim_end_matches(['\n', '\r'])) {
-                return 0;
+                return exit::OK;
             }
         }
         println!();
-        return 0;
+        return exit::OK;
     }
     let mut editor: Editor<Completion, DefaultHistory> = match Editor::new() {
         Ok(editor) => editor,
-        Err(_) => return 0,
+        Err(_) => return exit::OK,
     };
     editor.set_helper(Some(Completion {
         transport: RefCell::new(session.completion_transport()),
@@ -183,5 +184,5 @@ pub fn run(session: &mut Session) -> i32 {
     if let Some(file) = &session.history_file {
         let _ = editor.save_history(file);
     }
-    0
+    exit::OK
 }
