@@ -74,13 +74,41 @@ impl Session {
         })
     }
 
+    /// A call whose every failure is reported the generic way: its value,
+    /// or `None` once the fault or transport error has been reported (and
+    /// has set the exit status).
+    fn call_or_report(&mut self, method: &str, params: &[Value]) -> Option<Value> {
+        match self.call_or_fault(method, params)? {
+            Ok(value) => Some(value),
+            Err(fault) => {
+                self.report_fault(&fault);
+                None
+            }
+        }
+    }
+
+    /// A call whose faults the command answers itself: its value or fault,
+    /// or `None` once a transport error has been reported.
+    fn call_or_fault(&mut self, method: &str, params: &[Value]) -> Option<Result<Value, Fault>> {
+        match self.transport.call(method, params) {
+            Ok(reply) => Some(reply),
+            Err(e) => {
+                self.report_transport_error(&e);
+                None
+            }
+        }
+    }
+
+    /// The raw reply, for the few calls that word transport errors their own
+    /// way (shutdown, reload) or whose failure only means "not known" (fg's
+    /// state checks, update's list of active groups).
     fn call(&mut self, method: &str, params: &[Value]) -> Reply {
         self.transport.call(method, params)
     }
 
     /// Report a transport problem as Supervisor does (with our readable
     /// error line instead of a Python class name and source location).
-    fn transport_error(&mut self, e: &TransportError) {
+    fn report_transport_error(&mut self, e: &TransportError) {
         let url = self.transport.url().to_string();
         match e {
             TransportError::Refused => say(&format!("{url} refused connection")),
@@ -100,58 +128,47 @@ impl Session {
         };
     }
 
-    fn fault_error(&mut self, fault: &Fault) {
-        say(&format!("error: {}", fault.string));
-        self.exit_status = exit::ERROR;
+    /// A fault the command has no words of its own for.
+    fn report_fault(&mut self, fault: &Fault) {
+        self.error(&format!("error: {}", fault.string));
     }
 
-    /// The value of a call, or `None` after reporting its fault or error.
-    fn value(&mut self, reply: Reply) -> Option<Value> {
-        match reply {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(f)) => {
-                self.fault_error(&f);
-                None
-            }
-            Err(e) => {
-                self.transport_error(&e);
-                None
-            }
-        }
+    /// Print a line that reports a failure and set the generic error status.
+    fn error(&mut self, line: &str) {
+        say(line);
+        self.exit_status = exit::ERROR;
     }
 
     /// `getVersion` before a command: false (and a message) when the server
     /// cannot be used.
     fn upcheck(&mut self) -> bool {
-        match self.call("supervisor.getVersion", &[]) {
-            Ok(Ok(Value::String(v))) if v == "3.0" => true,
-            Ok(Ok(other)) => {
-                let v = other.as_str().unwrap_or("?").to_string();
-                say(&format!(
-                    "Sorry, this version of supervisorctl expects to talk to a server with API \
-                     version 3.0, but the remote version is {v}."
-                ));
-                self.exit_status = exit::API_MISMATCH;
-                false
-            }
-            Ok(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
+        let version = match self.call_or_fault("supervisor.getVersion", &[]) {
+            None => return false,
+            Some(Ok(version)) => version,
+            Some(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
                 say(
                     "Sorry, supervisord responded but did not recognize the supervisor namespace \
                      commands that supervisorctl uses to control it.  Please check that the \
                      [rpcinterface:supervisor] section is enabled in the configuration file.",
                 );
                 self.exit_status = exit::NO_RPC_INTERFACE;
-                false
+                return false;
             }
-            Ok(Err(f)) => {
-                self.fault_error(&f);
-                false
+            Some(Err(f)) => {
+                self.report_fault(&f);
+                return false;
             }
-            Err(e) => {
-                self.transport_error(&e);
-                false
-            }
+        };
+        if version.as_str() == Some("3.0") {
+            return true;
         }
+        say(&format!(
+            "Sorry, this version of supervisorctl expects to talk to a server with API \
+             version 3.0, but the remote version is {}.",
+            version.as_str().unwrap_or("?")
+        ));
+        self.exit_status = exit::API_MISMATCH;
+        false
     }
 
     /// Run one command line; sets `exit_status`. Returns false to leave the
@@ -211,14 +228,12 @@ impl Session {
                 say("");
                 return false;
             }
-            _ => {
-                say(&format!("*** Unknown syntax: {line}"));
-                self.exit_status = exit::ERROR;
-            }
+            _ => self.error(&format!("*** Unknown syntax: {line}")),
         }
         true
     }
 
+    /// A command's usage error: the message, then the command's help.
     fn usage_error(&mut self, message: &str, topic: &str) {
         say(message);
         say(help_text(topic));
@@ -233,11 +248,11 @@ impl Session {
             }
             return;
         }
-        let infos = match self.call("supervisor.getAllProcessInfo", &[]) {
-            Ok(Ok(Value::Array(infos))) => infos,
-            Ok(Ok(_)) => return self.fault_error(&Fault::new(faults::FAILED, "bad answer")),
-            Ok(Err(f)) => return self.fault_error(&f),
-            Err(e) => return self.transport_error(&e),
+        let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) else {
+            return;
+        };
+        let Value::Array(infos) = infos else {
+            return self.report_fault(&Fault::new(faults::FAILED, "bad answer"));
         };
         let mut shown: Vec<&Value> = Vec::new();
         let mut status = exit::OK;
@@ -362,26 +377,25 @@ impl Session {
             params
         };
         if names.contains(&"all") {
-            let reply = self.call(&format!("supervisor.{all_method}"), &with_signal(vec![]));
-            match reply {
-                Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
-                Ok(Ok(_)) => {}
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
+            let method = format!("supervisor.{all_method}");
+            if let Some(results) = self.call_or_report(&method, &with_signal(vec![])) {
+                self.results(results.as_array().unwrap_or(&[]), verb, ignored);
             }
             return;
         }
         for &name in names {
             match name.split_once(':') {
                 Some((group, "" | "*")) => {
-                    let reply = self.call(
-                        &format!("supervisor.{group_method}"),
-                        &with_signal(vec![Value::str(group)]),
-                    );
+                    let method = format!("supervisor.{group_method}");
+                    let params = with_signal(vec![Value::str(group)]);
+                    let Some(reply) = self.call_or_fault(&method, &params) else {
+                        continue;
+                    };
                     match reply {
-                        Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(f)) if f.code == faults::BAD_NAME => {
+                        Ok(results) => {
+                            self.results(results.as_array().unwrap_or(&[]), verb, ignored)
+                        }
+                        Err(f) if f.code == faults::BAD_NAME => {
                             say(&format!("{group}: ERROR (no such group)"));
                             self.exit_status = if kind == Act::Start {
                                 exit::INVALID_ARGS
@@ -389,8 +403,7 @@ impl Session {
                                 exit::ERROR
                             };
                         }
-                        Ok(Err(f)) => self.fault_error(&f),
-                        Err(e) => self.transport_error(&e),
+                        Err(f) => self.report_fault(&f),
                     }
                 }
                 _ => {
@@ -402,12 +415,14 @@ impl Session {
                     if let Some(sig) = signal {
                         params.push(Value::str(sig));
                     }
-                    let reply = self.call(&format!("supervisor.{one_method}"), &params);
+                    let method = format!("supervisor.{one_method}");
+                    let Some(reply) = self.call_or_fault(&method, &params) else {
+                        continue;
+                    };
                     match reply {
-                        Ok(Ok(Value::Array(results))) => self.results(&results, verb, ignored),
-                        Ok(Ok(_)) => self.result_line(&ns, faults::SUCCESS, "", verb, ignored),
-                        Ok(Err(f)) => self.result_line(&ns, f.code, &f.string, verb, ignored),
-                        Err(e) => self.transport_error(&e),
+                        Ok(Value::Array(results)) => self.results(&results, verb, ignored),
+                        Ok(_) => self.result_line(&ns, faults::SUCCESS, "", verb, ignored),
+                        Err(f) => self.result_line(&ns, f.code, &f.string, verb, ignored),
                     }
                 }
             }
@@ -452,40 +467,36 @@ impl Session {
             return;
         }
         if args.is_empty() {
-            let reply = self.call("supervisor.getPID", &[]);
-            if let Some(pid) = self.value(reply) {
+            if let Some(pid) = self.call_or_report("supervisor.getPID", &[]) {
                 say(&pid.as_int().unwrap_or(0).to_string());
             }
             return;
         }
         if args.contains(&"all") {
-            match self.call("supervisor.getAllProcessInfo", &[]) {
-                Ok(Ok(Value::Array(infos))) => {
-                    for info in &infos {
-                        say(&int_field(info, "pid").to_string());
-                    }
+            if let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) {
+                for info in infos.as_array().unwrap_or(&[]) {
+                    say(&int_field(info, "pid").to_string());
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
             }
             return;
         }
         for &name in args {
-            match self.call("supervisor.getProcessInfo", &[Value::str(name)]) {
-                Ok(Ok(info)) => {
+            let Some(reply) = self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)])
+            else {
+                continue;
+            };
+            match reply {
+                Ok(info) => {
                     let pid = int_field(&info, "pid");
                     say(&pid.to_string());
                     if pid == 0 {
                         self.exit_status = exit::NOT_RUNNING;
                     }
                 }
-                Ok(Err(f)) if f.code == faults::BAD_NAME => {
-                    say(&format!("No such process {name}"));
-                    self.exit_status = exit::ERROR;
+                Err(f) if f.code == faults::BAD_NAME => {
+                    self.error(&format!("No such process {name}"));
                 }
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
+                Err(f) => self.report_fault(&f),
             }
         }
     }
@@ -507,9 +518,7 @@ impl Session {
         let channel = if rest.len() >= 2 {
             let c = rest[rest.len() - 1].to_lowercase();
             if c != "stdout" && c != "stderr" {
-                say(&format!("Error: bad channel '{}'", rest[rest.len() - 1]));
-                self.exit_status = exit::ERROR;
-                return;
+                return self.error(&format!("Error: bad channel '{}'", rest[rest.len() - 1]));
             }
             c
         } else {
@@ -520,11 +529,7 @@ impl Session {
             Some("f") => None,
             Some(n) => match n.parse::<i64>() {
                 Ok(n) => Some(n),
-                Err(_) => {
-                    say(&format!("Error: bad argument -{n}"));
-                    self.exit_status = exit::ERROR;
-                    return;
-                }
+                Err(_) => return self.error(&format!("Error: bad argument -{n}")),
             },
         };
         if !self.upcheck() {
@@ -538,25 +543,19 @@ impl Session {
                 } else {
                     "supervisor.readProcessStdoutLog"
                 };
-                let reply = self.call(method, &[Value::str(name), Value::Int(-n), Value::Int(0)]);
-                match reply {
-                    Ok(Ok(v)) => {
-                        let mut out = std::io::stdout().lock();
-                        let _ = out.write_all(v.as_str().unwrap_or("").as_bytes());
-                        let _ = out.write_all(b"\n");
-                        let _ = out.flush();
-                    }
-                    Ok(Err(f)) => {
+                let params = [Value::str(name), Value::Int(-n), Value::Int(0)];
+                match self.call_or_fault(method, &params) {
+                    None => {}
+                    Some(Ok(text)) => say(text.as_str().unwrap_or("")),
+                    Some(Err(f)) => {
                         let why = match f.code {
                             faults::NO_FILE => "no log file",
                             faults::FAILED => "unknown error reading log",
                             faults::BAD_NAME => "no such process name",
                             _ => "unknown error reading log",
                         };
-                        say(&format!("{name}: ERROR ({why})"));
-                        self.exit_status = exit::ERROR;
+                        self.error(&format!("{name}: ERROR ({why})"));
                     }
-                    Err(e) => self.transport_error(&e),
                 }
             }
         }
@@ -590,11 +589,7 @@ impl Session {
             Some(&"-f") => None,
             Some(arg) => match arg.strip_prefix('-').and_then(|n| n.parse::<i64>().ok()) {
                 Some(n) => Some(n),
-                None => {
-                    say(&format!("Error: bad argument {arg}"));
-                    self.exit_status = exit::ERROR;
-                    return;
-                }
+                None => return self.error(&format!("Error: bad argument {arg}")),
             },
         };
         if !self.upcheck() {
@@ -602,24 +597,20 @@ impl Session {
         }
         match bytes {
             None => self.follow("/mainlogtail"),
-            Some(n) => match self.call("supervisor.readLog", &[Value::Int(-n), Value::Int(0)]) {
-                Ok(Ok(v)) => {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(v.as_str().unwrap_or("").as_bytes());
-                    let _ = out.write_all(b"\n");
-                    let _ = out.flush();
+            Some(n) => {
+                match self.call_or_fault("supervisor.readLog", &[Value::Int(-n), Value::Int(0)]) {
+                    None => {}
+                    Some(Ok(text)) => say(text.as_str().unwrap_or("")),
+                    Some(Err(f)) => {
+                        let why = if f.code == faults::NO_FILE {
+                            "no log file"
+                        } else {
+                            "unknown error reading log"
+                        };
+                        self.error(&format!("supervisord: ERROR ({why})"));
+                    }
                 }
-                Ok(Err(f)) => {
-                    let why = if f.code == faults::NO_FILE {
-                        "no log file"
-                    } else {
-                        "unknown error reading log"
-                    };
-                    say(&format!("supervisord: ERROR ({why})"));
-                    self.exit_status = exit::ERROR;
-                }
-                Err(e) => self.transport_error(&e),
-            },
+            }
         }
     }
 
@@ -630,35 +621,25 @@ impl Session {
         if !self.upcheck() {
             return;
         }
-        let clear_line = |s: &mut Session, ns: &str, code: i32| {
-            match code {
-                faults::SUCCESS => say(&format!("{ns}: cleared")),
-                faults::BAD_NAME => say(&format!("{ns}: ERROR (no such process)")),
-                _ => say(&format!("{ns}: ERROR (failed)")),
-            }
-            if code != faults::SUCCESS {
-                s.exit_status = exit::ERROR;
-            }
+        let clear_line = |s: &mut Session, ns: &str, code: i32| match code {
+            faults::SUCCESS => say(&format!("{ns}: cleared")),
+            faults::BAD_NAME => s.error(&format!("{ns}: ERROR (no such process)")),
+            _ => s.error(&format!("{ns}: ERROR (failed)")),
         };
         if args.contains(&"all") {
-            match self.call("supervisor.clearAllProcessLogs", &[]) {
-                Ok(Ok(Value::Array(results))) => {
-                    for r in &results {
-                        let ns = namespec(field(r, "group"), field(r, "name"));
-                        clear_line(self, &ns, int_field(r, "status") as i32);
-                    }
+            if let Some(results) = self.call_or_report("supervisor.clearAllProcessLogs", &[]) {
+                for r in results.as_array().unwrap_or(&[]) {
+                    let ns = namespec(field(r, "group"), field(r, "name"));
+                    clear_line(self, &ns, int_field(r, "status") as i32);
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(f)) => self.fault_error(&f),
-                Err(e) => self.transport_error(&e),
             }
             return;
         }
         for &name in args {
-            match self.call("supervisor.clearProcessLogs", &[Value::str(name)]) {
-                Ok(Ok(_)) => clear_line(self, name, faults::SUCCESS),
-                Ok(Err(f)) => clear_line(self, name, f.code),
-                Err(e) => self.transport_error(&e),
+            match self.call_or_fault("supervisor.clearProcessLogs", &[Value::str(name)]) {
+                None => {}
+                Some(Ok(_)) => clear_line(self, name, faults::SUCCESS),
+                Some(Err(f)) => clear_line(self, name, f.code),
             }
         }
     }
@@ -667,9 +648,10 @@ impl Session {
         if !args.is_empty() {
             return self.usage_error("Error: avail accepts no arguments", "avail");
         }
-        match self.call("supervisor.getAllConfigInfo", &[]) {
-            Ok(Ok(Value::Array(infos))) => {
-                for info in &infos {
+        match self.call_or_fault("supervisor.getAllConfigInfo", &[]) {
+            None => {}
+            Some(Ok(infos)) => {
+                for info in infos.as_array().unwrap_or(&[]) {
                     let ns = namespec(field(info, "group"), field(info, "name"));
                     let inuse = matches!(info.get("inuse"), Some(Value::Bool(true)));
                     let auto = matches!(info.get("autostart"), Some(Value::Bool(true)));
@@ -682,52 +664,42 @@ impl Session {
                     ));
                 }
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
-                say("ERROR: supervisor shutting down");
-                self.exit_status = exit::ERROR;
+            Some(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
+                self.error("ERROR: supervisor shutting down")
             }
-            Ok(Err(f)) => self.fault_error(&f),
-            Err(e) => self.transport_error(&e),
+            Some(Err(f)) => self.report_fault(&f),
         }
     }
 
     /// reloadConfig's `[[added, changed, removed]]`.
     fn reload_config(&mut self) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
-        match self.call("supervisor.reloadConfig", &[]) {
-            Ok(Ok(Value::Array(outer))) => {
-                let lists = outer.first().and_then(Value::as_array).unwrap_or(&[]);
-                let names = |i: usize| -> Vec<String> {
-                    lists
-                        .get(i)
-                        .and_then(Value::as_array)
-                        .unwrap_or(&[])
-                        .iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                };
-                Some((names(0), names(1), names(2)))
+        let outer = match self.call_or_fault("supervisor.reloadConfig", &[])? {
+            Ok(Value::Array(outer)) => outer,
+            Ok(_) => return None,
+            Err(f) if f.code == faults::SHUTDOWN_STATE => {
+                self.error("ERROR: supervisor shutting down");
+                return None;
             }
-            Ok(Ok(_)) => None,
-            Ok(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
-                say("ERROR: supervisor shutting down");
-                self.exit_status = exit::ERROR;
-                None
+            Err(f) if f.code == faults::CANT_REREAD => {
+                self.error(&format!("ERROR: {}", f.string));
+                return None;
             }
-            Ok(Err(f)) if f.code == faults::CANT_REREAD => {
-                say(&format!("ERROR: {}", f.string));
-                self.exit_status = exit::ERROR;
-                None
+            Err(f) => {
+                self.report_fault(&f);
+                return None;
             }
-            Ok(Err(f)) => {
-                self.fault_error(&f);
-                None
-            }
-            Err(e) => {
-                self.transport_error(&e);
-                None
-            }
-        }
+        };
+        let lists = outer.first().and_then(Value::as_array).unwrap_or(&[]);
+        let names = |i: usize| -> Vec<String> {
+            lists
+                .get(i)
+                .and_then(Value::as_array)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        Some((names(0), names(1), names(2)))
     }
 
     fn reread(&mut self, args: &[&str]) {
@@ -766,32 +738,38 @@ impl Session {
             };
             for g in wanted {
                 if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
-                    say(&format!("ERROR: no such group: {g}"));
-                    self.exit_status = exit::ERROR;
+                    self.error(&format!("ERROR: no such group: {g}"));
                 }
             }
         }
         let included = |g: &String| wanted.as_ref().is_none_or(|w| w.contains(&g.as_str()));
         for group in removed.iter().filter(|g| included(g)) {
-            if self.stop_group_for_update(group) {
-                let reply = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
-                if self.value(reply).is_some() {
-                    say(&format!("{group}: removed process group"));
-                }
+            if self.stop_group_for_update(group)
+                && self
+                    .call_or_report("supervisor.removeProcessGroup", &[Value::str(group)])
+                    .is_some()
+            {
+                say(&format!("{group}: removed process group"));
             }
         }
         for group in changed.iter().filter(|g| included(g)) {
             if self.stop_group_for_update(group) {
                 let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
-                let reply = self.call("supervisor.addProcessGroup", &[Value::str(group)]);
-                if self.value(reply).is_some() {
+                let params = [Value::str(group)];
+                if self
+                    .call_or_report("supervisor.addProcessGroup", &params)
+                    .is_some()
+                {
                     say(&format!("{group}: updated process group"));
                 }
             }
         }
         for group in added.iter().filter(|g| included(g)) {
-            let reply = self.call("supervisor.addProcessGroup", &[Value::str(group)]);
-            if self.value(reply).is_some() {
+            let params = [Value::str(group)];
+            if self
+                .call_or_report("supervisor.addProcessGroup", &params)
+                .is_some()
+            {
                 say(&format!("{group}: added process group"));
             }
         }
@@ -799,8 +777,8 @@ impl Session {
 
     /// Stop a group before removing it; false when something failed.
     fn stop_group_for_update(&mut self, group: &str) -> bool {
-        let reply = self.call("supervisor.stopProcessGroup", &[Value::str(group)]);
-        let Some(value) = self.value(reply) else {
+        let Some(value) = self.call_or_report("supervisor.stopProcessGroup", &[Value::str(group)])
+        else {
             return false;
         };
         let results = value.as_array().unwrap_or(&[]);
@@ -808,8 +786,7 @@ impl Session {
             .iter()
             .any(|r| int_field(r, "status") as i32 == faults::FAILED)
         {
-            say(&format!("{group}: has problems; not removing"));
-            self.exit_status = exit::ERROR;
+            self.error(&format!("{group}: has problems; not removing"));
             return false;
         }
         say(&format!("{group}: stopped"));
@@ -818,40 +795,35 @@ impl Session {
 
     fn add(&mut self, args: &[&str]) {
         for &group in args {
-            match self.call("supervisor.addProcessGroup", &[Value::str(group)]) {
-                Ok(Ok(_)) => say(&format!("{group}: added process group")),
-                Ok(Err(f)) => match f.code {
+            match self.call_or_fault("supervisor.addProcessGroup", &[Value::str(group)]) {
+                None => {}
+                Some(Ok(_)) => say(&format!("{group}: added process group")),
+                Some(Err(f)) => match f.code {
                     faults::BAD_NAME => {
-                        say(&format!("ERROR: no such process/group: {group}"));
-                        self.exit_status = exit::ERROR;
+                        self.error(&format!("ERROR: no such process/group: {group}"))
                     }
                     faults::ALREADY_ADDED => say("ERROR: process group already active"),
-                    faults::SHUTDOWN_STATE => {
-                        say("ERROR: shutting down");
-                        self.exit_status = exit::ERROR;
-                    }
-                    _ => self.fault_error(&f),
+                    faults::SHUTDOWN_STATE => self.error("ERROR: shutting down"),
+                    _ => self.report_fault(&f),
                 },
-                Err(e) => self.transport_error(&e),
             }
         }
     }
 
     fn remove(&mut self, args: &[&str]) {
         for &group in args {
-            match self.call("supervisor.removeProcessGroup", &[Value::str(group)]) {
-                Ok(Ok(_)) => say(&format!("{group}: removed process group")),
-                Ok(Err(f)) => {
-                    match f.code {
-                        faults::STILL_RUNNING => {
-                            say(&format!("ERROR: process/group still running: {group}"))
-                        }
-                        faults::BAD_NAME => say(&format!("ERROR: no such process/group: {group}")),
-                        _ => say(&format!("error: {}", f.string)),
+            match self.call_or_fault("supervisor.removeProcessGroup", &[Value::str(group)]) {
+                None => {}
+                Some(Ok(_)) => say(&format!("{group}: removed process group")),
+                Some(Err(f)) => match f.code {
+                    faults::STILL_RUNNING => {
+                        self.error(&format!("ERROR: process/group still running: {group}"))
                     }
-                    self.exit_status = exit::ERROR;
-                }
-                Err(e) => self.transport_error(&e),
+                    faults::BAD_NAME => {
+                        self.error(&format!("ERROR: no such process/group: {group}"))
+                    }
+                    _ => self.report_fault(&f),
+                },
             }
         }
     }
@@ -892,22 +864,16 @@ impl Session {
                     self.exit_status = exit::ERROR;
                 }
             }
-            Ok(Err(f)) => self.fault_error(&f),
-            Err(TransportError::Refused) => {
-                say(&format!(
-                    "ERROR: {} refused connection (already shut down?)",
-                    self.transport.url()
-                ));
-                self.exit_status = exit::ERROR;
-            }
-            Err(TransportError::NoSuchFile) => {
-                say(&format!(
-                    "ERROR: {} no such file (already shut down?)",
-                    self.transport.url()
-                ));
-                self.exit_status = exit::ERROR;
-            }
-            Err(e) => self.transport_error(&e),
+            Ok(Err(f)) => self.report_fault(&f),
+            Err(TransportError::Refused) => self.error(&format!(
+                "ERROR: {} refused connection (already shut down?)",
+                self.transport.url()
+            )),
+            Err(TransportError::NoSuchFile) => self.error(&format!(
+                "ERROR: {} no such file (already shut down?)",
+                self.transport.url()
+            )),
+            Err(e) => self.report_transport_error(&e),
         }
     }
 
@@ -918,8 +884,7 @@ impl Session {
         if !self.upcheck() {
             return;
         }
-        let reply = self.call("supervisor.getSupervisorVersion", &[]);
-        if let Some(version) = self.value(reply) {
+        if let Some(version) = self.call_or_report("supervisor.getSupervisorVersion", &[]) {
             say(version.as_str().unwrap_or(""));
         }
     }
@@ -929,9 +894,7 @@ impl Session {
             return self.usage_error("Error: open requires a url", "open");
         };
         if !(url.starts_with("unix://") || url.starts_with("http://")) {
-            say("ERROR: url must be http:// or unix://");
-            self.exit_status = exit::ERROR;
-            return;
+            return self.error("ERROR: url must be http:// or unix://");
         }
         match Transport::new(url, None, None) {
             Ok(t) => {
@@ -940,10 +903,7 @@ impl Session {
                 self.status(&[]);
                 self.exit_status = kept;
             }
-            Err(msg) => {
-                say(&format!("error: {msg}"));
-                self.exit_status = exit::ERROR;
-            }
+            Err(msg) => self.error(&format!("error: {msg}")),
         }
     }
 
@@ -955,20 +915,14 @@ impl Session {
                 if !self.upcheck() {
                     return;
                 }
-                match self.call("supervisor.getProcessInfo", &[Value::str(*name)]) {
-                    Ok(Ok(info)) if field(&info, "statename") == "RUNNING" => {
+                match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(*name)]) {
+                    None => {}
+                    Some(Ok(info)) if field(&info, "statename") == "RUNNING" => {
                         say("==> Press Ctrl-C to exit <==");
                         self.follow_foreground(name);
                     }
-                    Ok(Ok(_)) => {
-                        say("ERROR: process not running");
-                        self.exit_status = exit::ERROR;
-                    }
-                    Ok(Err(_)) => {
-                        say("ERROR: bad process name supplied");
-                        self.exit_status = exit::ERROR;
-                    }
-                    Err(e) => self.transport_error(&e),
+                    Some(Ok(_)) => self.error("ERROR: process not running"),
+                    Some(Err(_)) => self.error("ERROR: bad process name supplied"),
                 }
             }
         }
