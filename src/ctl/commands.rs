@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use super::transport::{Transport, TransportError};
+use crate::namespec::{self, Namespec};
 use crate::xmlrpc::{faults, Fault, Value};
 
 /// A connection to one supervisord and the exit status so far ("last
@@ -35,15 +36,6 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.write_all(b"\n");
     let _ = out.flush();
-}
-
-/// `<name>` for a process that is its group's only namesake, else `group:name`.
-fn namespec(group: &str, name: &str) -> String {
-    if group == name {
-        name.to_string()
-    } else {
-        format!("{group}:{name}")
-    }
 }
 
 fn field<'a>(value: &'a Value, key: &str) -> &'a str {
@@ -260,8 +252,8 @@ impl Session {
             shown.extend(infos.iter());
         } else {
             for &arg in args {
-                let matches: Vec<&Value> = match arg.split_once(':') {
-                    Some((group, "" | "*")) => {
+                let matches: Vec<&Value> = match Namespec::parse(arg) {
+                    Namespec::Group(group) => {
                         let m: Vec<&Value> = infos
                             .iter()
                             .filter(|i| field(i, "group") == group)
@@ -272,8 +264,7 @@ impl Session {
                         }
                         m
                     }
-                    _ => {
-                        let (group, name) = arg.split_once(':').unwrap_or((arg, arg));
+                    Namespec::Process { group, name } => {
                         let m: Vec<&Value> = infos
                             .iter()
                             .filter(|i| field(i, "group") == group && field(i, "name") == name)
@@ -290,7 +281,7 @@ impl Session {
         }
         let names: Vec<String> = shown
             .iter()
-            .map(|i| namespec(field(i, "group"), field(i, "name")))
+            .map(|i| namespec::format(field(i, "group"), field(i, "name")))
             .collect();
         let width = names.iter().map(String::len).max().unwrap_or(0).max(30) + 3;
         for (info, name) in shown.iter().zip(&names) {
@@ -335,7 +326,7 @@ impl Session {
 
     fn results(&mut self, results: &[Value], verb: &str, ignored: i32) {
         for r in results {
-            let ns = namespec(field(r, "group"), field(r, "name"));
+            let ns = namespec::format(field(r, "group"), field(r, "name"));
             let code = int_field(r, "status") as i32;
             self.result_line(&ns, code, field(r, "description"), verb, ignored);
         }
@@ -384,8 +375,8 @@ impl Session {
             return;
         }
         for &name in names {
-            match name.split_once(':') {
-                Some((group, "" | "*")) => {
+            match Namespec::parse(name) {
+                Namespec::Group(group) => {
                     let method = format!("supervisor.{group_method}");
                     let params = with_signal(vec![Value::str(group)]);
                     let Some(reply) = self.call_or_fault(&method, &params) else {
@@ -406,11 +397,11 @@ impl Session {
                         Err(f) => self.report_fault(&f),
                     }
                 }
-                _ => {
-                    let ns = match name.split_once(':') {
-                        Some((g, p)) => namespec(g, p),
-                        None => name.to_string(),
-                    };
+                Namespec::Process {
+                    group,
+                    name: process,
+                } => {
+                    let ns = namespec::format(group, process);
                     let mut params = vec![Value::str(name)];
                     if let Some(sig) = signal {
                         params.push(Value::str(sig));
@@ -629,7 +620,7 @@ impl Session {
         if args.contains(&"all") {
             if let Some(results) = self.call_or_report("supervisor.clearAllProcessLogs", &[]) {
                 for r in results.as_array().unwrap_or(&[]) {
-                    let ns = namespec(field(r, "group"), field(r, "name"));
+                    let ns = namespec::format(field(r, "group"), field(r, "name"));
                     clear_line(self, &ns, int_field(r, "status") as i32);
                 }
             }
@@ -652,7 +643,7 @@ impl Session {
             None => {}
             Some(Ok(infos)) => {
                 for info in infos.as_array().unwrap_or(&[]) {
-                    let ns = namespec(field(info, "group"), field(info, "name"));
+                    let ns = namespec::format(field(info, "group"), field(info, "name"));
                     let inuse = matches!(info.get("inuse"), Some(Value::Bool(true)));
                     let auto = matches!(info.get("autostart"), Some(Value::Bool(true)));
                     say(&format!(
@@ -1135,12 +1126,6 @@ mod tests {
                 "clear  maintail  quit  reread  signal    stop    version",
             ]
         );
-    }
-
-    #[test]
-    fn namespecs() {
-        assert_eq!(namespec("web", "web"), "web");
-        assert_eq!(namespec("grp", "ga"), "grp:ga");
     }
 
     #[test]
