@@ -1,8 +1,11 @@
 //! supervisorctl: the client applet (spec supervisorctl.md). Options and
-//! config here; the commands in [`commands`]; the connection in [`transport`].
+//! config here; the session (replies, errors, exit status) in [`session`];
+//! the commands by topic in [`commands`]; the exit codes in [`exit`]; the
+//! connection in [`transport`]; the interactive shell in [`shell`].
 
 pub mod commands;
 pub mod exit;
+pub mod session;
 pub mod shell;
 pub mod transport;
 
@@ -122,7 +125,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     let serverurl = serverurl.unwrap_or(ctl.serverurl);
     let username = username.or(ctl.username);
     let password = password.or(ctl.password);
-    let mut session = match commands::Session::new(
+    let mut session = match session::Session::new(
         &serverurl,
         username.as_deref(),
         password.as_deref(),

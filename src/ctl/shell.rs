@@ -12,8 +12,9 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use super::commands::{Session, COMMANDS};
+use super::commands::COMMANDS;
 use super::exit;
+use super::session::Session;
 use super::transport::Transport;
 use crate::xmlrpc::Value;
 
@@ -154,7 +155,7 @@ pub fn run(session: &mut Session) -> i32 {
         Err(_) => return exit::OK,
     };
     editor.set_helper(Some(Completion {
-        transport: RefCell::new(session.completion_transport()),
+        transport: RefCell::new(session.new_connection()),
         processes: RefCell::new(None),
     }));
     if let Some(file) = &session.history_file {
