@@ -187,3 +187,44 @@ pub fn run(session: &mut Session) -> i32 {
     }
     exit::OK
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completer that already knows the server's processes.
+    fn knowing(processes: &[(&str, &str)]) -> Completion {
+        let known = processes
+            .iter()
+            .map(|(g, n)| (g.to_string(), n.to_string()))
+            .collect();
+        Completion {
+            transport: RefCell::new(None),
+            processes: RefCell::new(Some(known)),
+        }
+    }
+
+    #[test]
+    fn candidates_by_position_and_command() {
+        let c = knowing(&[
+            ("grp", "ga"),
+            ("grp", "gb"),
+            ("solo", "other"),
+            ("web", "web"),
+        ]);
+        let commands = c.candidates(&[]);
+        assert_eq!(commands.len(), COMMANDS.len() + 1);
+        assert!(commands.contains(&"help".to_string()));
+        assert_eq!(c.candidates(&["help"]), commands);
+        assert!(c.candidates(&["help", "start"]).is_empty());
+        // A process goes by its bare name only when it is alone in a group
+        // of the same name; otherwise group:name, and group:* once.
+        assert_eq!(
+            c.candidates(&["start"]),
+            ["grp:ga", "grp:*", "grp:gb", "solo:other", "solo:*", "web"]
+        );
+        assert_eq!(c.candidates(&["stop", "web"]), c.candidates(&["start"]));
+        assert_eq!(c.candidates(&["update"]), ["grp", "solo", "web"]);
+        assert!(c.candidates(&["version"]).is_empty());
+    }
+}

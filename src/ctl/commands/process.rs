@@ -67,6 +67,7 @@ impl Act {
 impl Session {
     pub(super) fn start(&mut self, args: &[&str]) {
         if args.is_empty() {
+            // A usage error with a status of its own, as in Supervisor.
             say("Error: start requires a process name");
             say(super::help::help_text("start"));
             self.exit_status = exit::INVALID_ARGS;
