@@ -1,7 +1,11 @@
 //! supervisorctl: the client applet (spec supervisorctl.md). Options and
-//! config here; the commands in [`commands`]; the connection in [`transport`].
+//! config here; the session (replies, errors, exit status) in [`session`];
+//! the commands by topic in [`commands`]; the exit codes in [`exit`]; the
+//! connection in [`transport`]; the interactive shell in [`shell`].
 
 pub mod commands;
+pub mod exit;
+pub mod session;
 pub mod shell;
 pub mod transport;
 
@@ -49,68 +53,85 @@ interactively is started.  Use the action \"help\" to find out about available
 actions.
 ";
 
+/// What the command line sets; the rest comes from `[supervisorctl]`.
+#[derive(Default)]
+struct Options {
+    file: Option<PathBuf>,
+    serverurl: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    history_file: Option<PathBuf>,
+    interactive: bool,
+}
+
+/// Read the options in order. Err: the exit status when they end the run
+/// (help, version, a usage error, which is printed).
+fn read_options(argv0: &str, opts: &[(String, String)]) -> Result<Options, i32> {
+    let mut options = Options::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for (opt, value) in opts {
+        let setting: &'static str = match opt.as_str() {
+            "-h" | "-?" | "--help" => return Err(print_stdout(USAGE)),
+            "-v" | "--version" => return Err(print_stdout(&format!("{}\n", SUPERVISOR_VERSION))),
+            "-c" | "--configuration" => {
+                options.file = Some(PathBuf::from(value));
+                "configuration"
+            }
+            "-s" | "--serverurl" => match datatypes::url(value) {
+                Ok(url) => {
+                    options.serverurl = Some(url);
+                    "serverurl"
+                }
+                Err(msg) => {
+                    return Err(usage_error(
+                        argv0,
+                        &format!("invalid value for {opt} {}: {msg}", repr(value)),
+                    ))
+                }
+            },
+            "-u" | "--username" => {
+                options.username = Some(value.clone());
+                "username"
+            }
+            "-p" | "--password" => {
+                options.password = Some(value.clone());
+                "password"
+            }
+            "-i" | "--interactive" => {
+                options.interactive = true;
+                "interactive"
+            }
+            // Supervisor accepts -r but ignores it; we honour it (spec §7.3).
+            _ => {
+                options.history_file = Some(PathBuf::from(value));
+                "history_file"
+            }
+        };
+        if seen.contains(&setting) {
+            return Err(usage_error(
+                argv0,
+                &format!("conflicting command line option {}", repr(opt)),
+            ));
+        }
+        seen.push(setting);
+    }
+    Ok(options)
+}
+
 /// Run supervisorctl with `args` (without argv[0]); returns the exit status.
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let (opts, rest) = match getopt(args, SHORT, LONG) {
         Ok(parsed) => parsed,
         Err(msg) => return usage_error(argv0, &msg),
     };
-    let mut file: Option<PathBuf> = None;
-    let mut serverurl: Option<String> = None;
-    let mut username: Option<String> = None;
-    let mut password: Option<String> = None;
-    let mut history_file: Option<PathBuf> = None;
-    let mut interactive = false;
-    let mut seen: Vec<&'static str> = Vec::new();
-    for (opt, value) in &opts {
-        let setting: &'static str = match opt.as_str() {
-            "-h" | "-?" | "--help" => return print_stdout(USAGE),
-            "-v" | "--version" => return print_stdout(&format!("{}\n", SUPERVISOR_VERSION)),
-            "-c" | "--configuration" => {
-                file = Some(PathBuf::from(value));
-                "configuration"
-            }
-            "-s" | "--serverurl" => match datatypes::url(value) {
-                Ok(url) => {
-                    serverurl = Some(url);
-                    "serverurl"
-                }
-                Err(msg) => {
-                    return usage_error(
-                        argv0,
-                        &format!("invalid value for {opt} {}: {msg}", repr(value)),
-                    )
-                }
-            },
-            "-u" | "--username" => {
-                username = Some(value.clone());
-                "username"
-            }
-            "-p" | "--password" => {
-                password = Some(value.clone());
-                "password"
-            }
-            "-i" | "--interactive" => {
-                interactive = true;
-                "interactive"
-            }
-            // Supervisor accepts -r but ignores it; we honour it (spec §7.3).
-            _ => {
-                history_file = Some(PathBuf::from(value));
-                "history_file"
-            }
-        };
-        if seen.contains(&setting) {
-            return usage_error(
-                argv0,
-                &format!("conflicting command line option {}", repr(opt)),
-            );
-        }
-        seen.push(setting);
-    }
-
+    let options = match read_options(argv0, &opts) {
+        Ok(options) => options,
+        Err(status) => return status,
+    };
     let host = Host::current();
-    let file = file.or_else(|| locate::find(&locate::exe_dir(argv0)).ok());
+    let file = options
+        .file
+        .or_else(|| locate::find(&locate::exe_dir(argv0)).ok());
     let ctl = match &file {
         Some(file) => match config::load_ctl(file, &host) {
             Ok(ctl) => ctl,
@@ -118,30 +139,30 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         },
         None => config::Ctl::default(),
     };
-    let serverurl = serverurl.unwrap_or(ctl.serverurl);
-    let username = username.or(ctl.username);
-    let password = password.or(ctl.password);
-    let mut session = match commands::Session::new(
+    let serverurl = options.serverurl.unwrap_or(ctl.serverurl);
+    let username = options.username.or(ctl.username);
+    let password = options.password.or(ctl.password);
+    let mut session = match session::Session::new(
         &serverurl,
         username.as_deref(),
         password.as_deref(),
         ctl.prompt,
-        interactive || rest.is_empty(),
+        options.interactive || rest.is_empty(),
     ) {
         Ok(session) => session,
         Err(msg) => {
             println!("error: {msg}");
-            return 1;
+            return exit::ERROR;
         }
     };
-    session.history_file = history_file.or(ctl.history_file);
+    session.history_file = options.history_file.or(ctl.history_file);
     if rest.is_empty() {
         return session.shell();
     }
     // Python joins the words and splits them again on whitespace.
     let line = rest.join(" ");
     session.run_line(&line);
-    if interactive {
+    if options.interactive {
         return session.shell();
     }
     session.exit_status

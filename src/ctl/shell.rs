@@ -12,7 +12,9 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use super::commands::{Session, COMMANDS};
+use super::commands::COMMANDS;
+use super::exit;
+use super::session::Session;
 use super::transport::Transport;
 use crate::xmlrpc::Value;
 
@@ -124,7 +126,7 @@ impl Highlighter for Completion {}
 impl Validator for Completion {}
 impl Helper for Completion {}
 
-/// Run the shell on `session` until quit, EOF or Ctrl-C; always exits 0.
+/// Run the shell on `session` until quit, EOF or Ctrl-C; always exits [`exit::OK`].
 pub fn run(session: &mut Session) -> i32 {
     session.status_for_shell();
     let prompt = format!("{}> ", session.prompt);
@@ -142,18 +144,18 @@ pub fn run(session: &mut Session) -> i32 {
                 Ok(_) => {}
             }
             if !session.run_line(line.trim_end_matches(['\n', '\r'])) {
-                return 0;
+                return exit::OK;
             }
         }
         println!();
-        return 0;
+        return exit::OK;
     }
     let mut editor: Editor<Completion, DefaultHistory> = match Editor::new() {
         Ok(editor) => editor,
-        Err(_) => return 0,
+        Err(_) => return exit::OK,
     };
     editor.set_helper(Some(Completion {
-        transport: RefCell::new(session.completion_transport()),
+        transport: RefCell::new(session.new_connection()),
         processes: RefCell::new(None),
     }));
     if let Some(file) = &session.history_file {
@@ -183,5 +185,46 @@ pub fn run(session: &mut Session) -> i32 {
     if let Some(file) = &session.history_file {
         let _ = editor.save_history(file);
     }
-    0
+    exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completer that already knows the server's processes.
+    fn knowing(processes: &[(&str, &str)]) -> Completion {
+        let known = processes
+            .iter()
+            .map(|(g, n)| (g.to_string(), n.to_string()))
+            .collect();
+        Completion {
+            transport: RefCell::new(None),
+            processes: RefCell::new(Some(known)),
+        }
+    }
+
+    #[test]
+    fn candidates_by_position_and_command() {
+        let c = knowing(&[
+            ("grp", "ga"),
+            ("grp", "gb"),
+            ("solo", "other"),
+            ("web", "web"),
+        ]);
+        let commands = c.candidates(&[]);
+        assert_eq!(commands.len(), COMMANDS.len() + 1);
+        assert!(commands.contains(&"help".to_string()));
+        assert_eq!(c.candidates(&["help"]), commands);
+        assert!(c.candidates(&["help", "start"]).is_empty());
+        // A process goes by its bare name only when it is alone in a group
+        // of the same name; otherwise group:name, and group:* once.
+        assert_eq!(
+            c.candidates(&["start"]),
+            ["grp:ga", "grp:*", "grp:gb", "solo:other", "solo:*", "web"]
+        );
+        assert_eq!(c.candidates(&["stop", "web"]), c.candidates(&["start"]));
+        assert_eq!(c.candidates(&["update"]), ["grp", "solo", "web"]);
+        assert!(c.candidates(&["version"]).is_empty());
+    }
 }

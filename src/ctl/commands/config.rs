@@ -1,0 +1,213 @@
+//! The configuration and the active groups: avail, reread, update, add and
+//! remove (spec supervisorctl.md §4).
+
+use super::{field, int_field, say, Session};
+use crate::namespec;
+use crate::xmlrpc::{faults, Value};
+
+/// What `reloadConfig` found: groups added, changed and removed.
+struct Changes {
+    added: Vec<String>,
+    changed: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl Session {
+    pub(super) fn avail(&mut self, args: &[&str]) {
+        if !args.is_empty() {
+            return self.usage_error("Error: avail accepts no arguments", "avail");
+        }
+        match self.call_or_fault("supervisor.getAllConfigInfo", &[]) {
+            None => {}
+            Some(Ok(infos)) => {
+                for info in infos.as_array().unwrap_or(&[]) {
+                    let ns = namespec::format(field(info, "group"), field(info, "name"));
+                    let inuse = matches!(info.get("inuse"), Some(Value::Bool(true)));
+                    let auto = matches!(info.get("autostart"), Some(Value::Bool(true)));
+                    say(&format!(
+                        "{ns:<32} {:<9} {:<9} {}:{}",
+                        if inuse { "in use" } else { "avail" },
+                        if auto { "auto" } else { "manual" },
+                        int_field(info, "group_prio"),
+                        int_field(info, "process_prio")
+                    ));
+                }
+            }
+            Some(Err(f)) if f.code == faults::SHUTDOWN_STATE => {
+                self.error("ERROR: supervisor shutting down")
+            }
+            Some(Err(f)) => self.report_fault(&f),
+        }
+    }
+
+    /// `reloadConfig`'s `[[added, changed, removed]]`; `None` once a
+    /// failure has been reported.
+    fn reload_config(&mut self) -> Option<Changes> {
+        let outer = match self.call_or_fault("supervisor.reloadConfig", &[])? {
+            Ok(Value::Array(outer)) => outer,
+            Ok(_) => return None,
+            Err(f) if f.code == faults::SHUTDOWN_STATE => {
+                self.error("ERROR: supervisor shutting down");
+                return None;
+            }
+            Err(f) if f.code == faults::CANT_REREAD => {
+                self.error(&format!("ERROR: {}", f.string));
+                return None;
+            }
+            Err(f) => {
+                self.report_fault(&f);
+                return None;
+            }
+        };
+        let lists = outer.first().and_then(Value::as_array).unwrap_or(&[]);
+        let names = |i: usize| -> Vec<String> {
+            lists
+                .get(i)
+                .and_then(Value::as_array)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        Some(Changes {
+            added: names(0),
+            changed: names(1),
+            removed: names(2),
+        })
+    }
+
+    pub(super) fn reread(&mut self, args: &[&str]) {
+        if !args.is_empty() {
+            return self.usage_error("Error: reread accepts no arguments", "reread");
+        }
+        let Some(changes) = self.reload_config() else {
+            return;
+        };
+        let mut lines: Vec<(String, &str)> = Vec::new();
+        lines.extend(changes.added.into_iter().map(|g| (g, "available")));
+        lines.extend(changes.changed.into_iter().map(|g| (g, "changed")));
+        lines.extend(changes.removed.into_iter().map(|g| (g, "disappeared")));
+        if lines.is_empty() {
+            say("No config updates to processes");
+        }
+        lines.sort();
+        for (group, what) in lines {
+            say(&format!("{group}: {what}"));
+        }
+    }
+
+    pub(super) fn update(&mut self, args: &[&str]) {
+        let Some(changes) = self.reload_config() else {
+            return;
+        };
+        let wanted: Option<&[&str]> = (!args.is_empty() && !args.contains(&"all")).then_some(args);
+        if let Some(wanted) = wanted {
+            self.check_update_groups(wanted, &changes.added);
+        }
+        let included = |g: &&String| wanted.is_none_or(|w| w.contains(&g.as_str()));
+        for group in changes.removed.iter().filter(included) {
+            if self.stop_group_for_update(group)
+                && self
+                    .call_or_report("supervisor.removeProcessGroup", &[Value::str(group)])
+                    .is_some()
+            {
+                say(&format!("{group}: removed process group"));
+            }
+        }
+        for group in changes.changed.iter().filter(included) {
+            if self.stop_group_for_update(group) {
+                // Whether the old group went is seen in the add that follows.
+                let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
+                let params = [Value::str(group)];
+                if self
+                    .call_or_report("supervisor.addProcessGroup", &params)
+                    .is_some()
+                {
+                    say(&format!("{group}: updated process group"));
+                }
+            }
+        }
+        for group in changes.added.iter().filter(included) {
+            let params = [Value::str(group)];
+            if self
+                .call_or_report("supervisor.addProcessGroup", &params)
+                .is_some()
+            {
+                say(&format!("{group}: added process group"));
+            }
+        }
+    }
+
+    /// `update g…`: a line for each name that is neither an active group nor
+    /// a newly added one.
+    fn check_update_groups(&mut self, wanted: &[&str], added: &[String]) {
+        // Without the list every name is reported; the calls that follow
+        // report why the server could not be asked.
+        let active: Vec<String> = match self.call("supervisor.getAllProcessInfo", &[]) {
+            Ok(Ok(Value::Array(infos))) => infos
+                .iter()
+                .map(|i| field(i, "group").to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for g in wanted {
+            if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
+                self.error(&format!("ERROR: no such group: {g}"));
+            }
+        }
+    }
+
+    /// Stop a group before removing it; false when something failed.
+    fn stop_group_for_update(&mut self, group: &str) -> bool {
+        let Some(value) = self.call_or_report("supervisor.stopProcessGroup", &[Value::str(group)])
+        else {
+            return false;
+        };
+        let results = value.as_array().unwrap_or(&[]);
+        if results
+            .iter()
+            .any(|r| int_field(r, "status") as i32 == faults::FAILED)
+        {
+            self.error(&format!("{group}: has problems; not removing"));
+            return false;
+        }
+        say(&format!("{group}: stopped"));
+        true
+    }
+
+    pub(super) fn add(&mut self, args: &[&str]) {
+        for &group in args {
+            match self.call_or_fault("supervisor.addProcessGroup", &[Value::str(group)]) {
+                None => {}
+                Some(Ok(_)) => say(&format!("{group}: added process group")),
+                Some(Err(f)) => match f.code {
+                    faults::BAD_NAME => {
+                        self.error(&format!("ERROR: no such process/group: {group}"))
+                    }
+                    // Harmless: reported, the exit status stays.
+                    faults::ALREADY_ADDED => say("ERROR: process group already active"),
+                    faults::SHUTDOWN_STATE => self.error("ERROR: shutting down"),
+                    _ => self.report_fault(&f),
+                },
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, args: &[&str]) {
+        for &group in args {
+            match self.call_or_fault("supervisor.removeProcessGroup", &[Value::str(group)]) {
+                None => {}
+                Some(Ok(_)) => say(&format!("{group}: removed process group")),
+                Some(Err(f)) => match f.code {
+                    faults::STILL_RUNNING => {
+                        self.error(&format!("ERROR: process/group still running: {group}"))
+                    }
+                    faults::BAD_NAME => {
+                        self.error(&format!("ERROR: no such process/group: {group}"))
+                    }
+                    _ => self.report_fault(&f),
+                },
+            }
+        }
+    }
+}

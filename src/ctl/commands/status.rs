@@ -1,0 +1,114 @@
+//! status and pid: what is running (spec supervisorctl.md §4).
+
+use super::{field, int_field, say, Session};
+use crate::ctl::exit;
+use crate::namespec::{self, Namespec};
+use crate::xmlrpc::{faults, Fault, Value};
+
+/// The processes `spec` names among `infos`, in the server's order.
+fn matching<'a>(infos: &'a [Value], spec: Namespec) -> Vec<&'a Value> {
+    let group_of = |info: &Value| field(info, "group") == spec.group();
+    infos
+        .iter()
+        .filter(|info| match spec {
+            Namespec::Group(_) => group_of(info),
+            Namespec::Process { name, .. } => group_of(info) && field(info, "name") == name,
+        })
+        .collect()
+}
+
+impl Session {
+    pub(super) fn status(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            // `status` reports an unusable server as "unknown" (generic
+            // errors stay generic).
+            if self.exit_status != exit::ERROR {
+                self.exit_status = exit::STATUS_UNKNOWN;
+            }
+            return;
+        }
+        let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) else {
+            return;
+        };
+        let Value::Array(infos) = infos else {
+            return self.report_fault(&Fault::new(faults::FAILED, "bad answer"));
+        };
+        let mut status = exit::OK;
+        let shown: Vec<&Value> = if args.is_empty() || args.contains(&"all") {
+            infos.iter().collect()
+        } else {
+            // Unknown names are reported first, as they come; duplicates stay.
+            let mut shown = Vec::new();
+            for &arg in args {
+                let spec = Namespec::parse(arg);
+                let found = matching(&infos, spec);
+                if found.is_empty() {
+                    match spec {
+                        Namespec::Group(group) => say(&format!("{group}: ERROR (no such group)")),
+                        Namespec::Process { .. } => say(&format!("{arg}: ERROR (no such process)")),
+                    }
+                    status = exit::STATUS_UNKNOWN;
+                }
+                shown.extend(found);
+            }
+            shown
+        };
+        let names: Vec<String> = shown
+            .iter()
+            .map(|i| namespec::format(field(i, "group"), field(i, "name")))
+            .collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0).max(30) + 3;
+        for (info, name) in shown.iter().zip(&names) {
+            let state = field(info, "statename");
+            say(&format!(
+                "{name:<width$}{state:<10}{}",
+                field(info, "description")
+            ));
+            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == exit::OK {
+                status = exit::STATUS_NOT_RUNNING;
+            }
+        }
+        self.exit_status = status;
+    }
+
+    /// The shell starts by showing the status.
+    pub fn status_for_shell(&mut self) {
+        self.status(&[]);
+    }
+
+    pub(super) fn pid(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
+        if args.is_empty() {
+            if let Some(pid) = self.call_or_report("supervisor.getPID", &[]) {
+                say(&pid.as_int().unwrap_or(0).to_string());
+            }
+            return;
+        }
+        if args.contains(&"all") {
+            if let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) {
+                for info in infos.as_array().unwrap_or(&[]) {
+                    say(&int_field(info, "pid").to_string());
+                }
+            }
+            return;
+        }
+        for &name in args {
+            match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)]) {
+                None => {}
+                Some(Ok(info)) => {
+                    let pid = int_field(&info, "pid");
+                    say(&pid.to_string());
+                    if pid == 0 {
+                        self.exit_status = exit::NOT_RUNNING;
+                    }
+                }
+                Some(Err(f)) if f.code == faults::BAD_NAME => {
+                    self.error(&format!("No such process {name}"))
+                }
+                Some(Err(f)) => self.report_fault(&f),
+            }
+        }
+    }
+}

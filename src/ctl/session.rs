@@ -1,0 +1,248 @@
+//! A supervisorctl session: the connection to one supervisord, the exit
+//! status so far, and the one way replies, faults and transport errors are
+//! turned into Supervisor's lines and exit codes (spec supervisorctl.md
+//! §2–§3). What each command does is in [`super::commands`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::exit;
+use super::transport::{Transport, TransportError};
+use crate::xmlrpc::{faults, Fault, Value};
+
+/// A connection to one supervisord and the exit status so far ("last
+/// assignment wins", as in Supervisor).
+pub struct Session {
+    transport: Transport,
+    username: Option<String>,
+    password: Option<String>,
+    pub exit_status: i32,
+    pub interactive: bool,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+    /// The last command met an HTTP 401.
+    unauthorized: bool,
+}
+
+type Reply = Result<Result<Value, Fault>, TransportError>;
+
+/// One line to stdout. A closed pipe (`| head`) is not worth a panic.
+pub(super) fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+impl Session {
+    pub fn new(
+        serverurl: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+        prompt: String,
+        interactive: bool,
+    ) -> Result<Session, String> {
+        Ok(Session {
+            transport: Transport::new(serverurl, username, password)?,
+            username: username.map(str::to_string),
+            password: password.map(str::to_string),
+            exit_status: exit::OK,
+            interactive,
+            prompt,
+            history_file: None,
+            unauthorized: false,
+        })
+    }
+
+    /// Run one command line; sets `exit_status`. Returns false to leave the
+    /// shell. In the interactive shell a 401 asks for credentials and runs
+    /// the line again, until they are accepted or the user gives up.
+    pub fn run_line(&mut self, line: &str) -> bool {
+        loop {
+            self.unauthorized = false;
+            let go_on = self.run_command(line);
+            if !(self.unauthorized && self.interactive && std::io::stdin().is_terminal()) {
+                return go_on;
+            }
+            let Some((username, password)) = ask_credentials() else {
+                return go_on;
+            };
+            self.transport
+                .set_credentials(Some(&username), Some(&password));
+            self.username = Some(username);
+            self.password = Some(password);
+        }
+    }
+
+    /// The interactive shell (see [`super::shell`]).
+    pub fn shell(&mut self) -> i32 {
+        super::shell::run(self)
+    }
+
+    /// A new connection to the same server with the same credentials, for
+    /// tab completion and `fg`'s streams.
+    pub fn new_connection(&self) -> Option<Transport> {
+        Transport::new(
+            self.transport.url(),
+            self.username.as_deref(),
+            self.password.as_deref(),
+        )
+        .ok()
+    }
+
+    /// The server URL as given, for messages.
+    pub(super) fn url(&self) -> &str {
+        self.transport.url()
+    }
+
+    /// `open`: talk to another server from now on. Its calls go without
+    /// credentials; [`Session::new_connection`] still uses the session's.
+    pub(super) fn switch_server(&mut self, url: &str) -> Result<(), String> {
+        self.transport = Transport::new(url, None, None)?;
+        Ok(())
+    }
+
+    /// Stream `path` to `on_data` (see [`Transport::stream`]).
+    pub(super) fn stream(
+        &self,
+        path: &str,
+        on_data: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), TransportError> {
+        self.transport.stream(path, on_data)
+    }
+
+    /// A call whose every failure is reported the generic way: its value,
+    /// or `None` once the fault or transport error has been reported (and
+    /// has set the exit status).
+    pub(super) fn call_or_report(&mut self, method: &str, params: &[Value]) -> Option<Value> {
+        match self.call_or_fault(method, params)? {
+            Ok(value) => Some(value),
+            Err(fault) => {
+                self.report_fault(&fault);
+                None
+            }
+        }
+    }
+
+    /// A call whose faults the command answers itself: its value or fault,
+    /// or `None` once a transport error has been reported.
+    pub(super) fn call_or_fault(
+        &mut self,
+        method: &str,
+        params: &[Value],
+    ) -> Option<Result<Value, Fault>> {
+        match self.transport.call(method, params) {
+            Ok(reply) => Some(reply),
+            Err(e) => {
+                self.report_transport_error(&e);
+                None
+            }
+        }
+    }
+
+    /// The raw reply, for the few calls that word transport errors their own
+    /// way (shutdown, reload) or whose failure only means "not known" (fg's
+    /// state checks, update's list of active groups).
+    pub(super) fn call(&mut self, method: &str, params: &[Value]) -> Reply {
+        self.transport.call(method, params)
+    }
+
+    /// Report a transport problem as Supervisor does (with our readable
+    /// error line instead of a Python class name and source location).
+    pub(super) fn report_transport_error(&mut self, e: &TransportError) {
+        let url = self.transport.url().to_string();
+        match e {
+            TransportError::Refused => say(&format!("{url} refused connection")),
+            TransportError::NoSuchFile => say(&format!("{url} no such file")),
+            TransportError::Unauthorized => {
+                say("Server requires authentication");
+                self.unauthorized = true;
+            }
+            TransportError::Http(code) => say(&format!("error: {url}/RPC2 answered HTTP {code}")),
+            TransportError::Io(text) => say(&format!("error: {url}: {text}")),
+            TransportError::Protocol(text) => say(&format!("error: {url}: {text}")),
+        }
+        self.exit_status = match e {
+            TransportError::Refused => exit::REFUSED,
+            TransportError::NoSuchFile => exit::NOT_RUNNING,
+            _ => exit::ERROR,
+        };
+    }
+
+    /// A fault the command has no words of its own for.
+    pub(super) fn report_fault(&mut self, fault: &Fault) {
+        self.error(&format!("error: {}", fault.string));
+    }
+
+    /// Print a line that reports a failure and set the generic error status.
+    pub(super) fn error(&mut self, line: &str) {
+        say(line);
+        self.exit_status = exit::ERROR;
+    }
+
+    /// `getVersion` before a command: false (and a message) when the server
+    /// cannot be used.
+    pub(super) fn upcheck(&mut self) -> bool {
+        let version = match self.call_or_fault("supervisor.getVersion", &[]) {
+            None => return false,
+            Some(Ok(version)) => version,
+            Some(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
+                say(
+                    "Sorry, supervisord responded but did not recognize the supervisor namespace \
+                     commands that supervisorctl uses to control it.  Please check that the \
+                     [rpcinterface:supervisor] section is enabled in the configuration file.",
+                );
+                self.exit_status = exit::NO_RPC_INTERFACE;
+                return false;
+            }
+            Some(Err(f)) => {
+                self.report_fault(&f);
+                return false;
+            }
+        };
+        if version.as_str() == Some("3.0") {
+            return true;
+        }
+        say(&format!(
+            "Sorry, this version of supervisorctl expects to talk to a server with API \
+             version 3.0, but the remote version is {}.",
+            version.as_str().unwrap_or("?")
+        ));
+        self.exit_status = exit::API_MISMATCH;
+        false
+    }
+}
+
+/// `Username:` (echoed) and `Password:` (not echoed) from the terminal; an
+/// empty line after, as Supervisor prints. `None` on EOF or Ctrl-C.
+fn ask_credentials() -> Option<(String, String)> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    let stdin = std::io::stdin();
+    print!("Username:");
+    let _ = std::io::stdout().flush();
+    let mut username = String::new();
+    if stdin.lock().read_line(&mut username).ok()? == 0 {
+        return None;
+    }
+    print!("Password:");
+    let _ = std::io::stdout().flush();
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(saved) = &saved {
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
+    }
+    let mut password = String::new();
+    let read = stdin.lock().read_line(&mut password);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
+    }
+    say("");
+    if read.ok()? == 0 {
+        return None;
+    }
+    Some((
+        username.trim_end_matches(['\n', '\r']).to_string(),
+        password.trim_end_matches(['\n', '\r']).to_string(),
+    ))
+}
