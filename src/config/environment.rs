@@ -10,6 +10,8 @@
 //! Also, any non-ASCII letter or digit is part of a word, so `A=日本` or
 //! `A=café` stays whole (Python cut them at the first such character).
 
+use std::collections::HashMap;
+
 use crate::pyrepr;
 
 /// Parse an `environment=` value into ordered pairs (a repeated key keeps its
@@ -30,15 +32,20 @@ pub fn parse(raw: &str) -> Result<Vec<(String, String)>, String> {
     }
 
     let mut pairs: Vec<(String, String)> = Vec::new();
+    // Where each key is in `pairs`, so a long list is read in linear time.
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for step in steps {
         let (key, value, separator) = (&step[0], &step[2], step.get(3));
         if let Some(separator) = separator {
             check_separator(raw, key, value, separator)?;
         }
         let text = value.text.trim_matches(['\'', '"']).to_string();
-        match pairs.iter_mut().find(|(k, _)| k == key.text) {
-            Some(pair) => pair.1 = text,
-            None => pairs.push((key.text.to_string(), text)),
+        match index.get(key.text) {
+            Some(&at) => pairs[at].1 = text,
+            None => {
+                index.insert(key.text, pairs.len());
+                pairs.push((key.text.to_string(), text));
+            }
         }
     }
     Ok(pairs)

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use super::limits::MAX_VALUE_BYTES;
 use crate::pyrepr;
 
 /// A value a name expands to: Supervisor's names are strings, except
@@ -29,14 +30,24 @@ pub enum ExpandError {
     UnknownName(String),
     /// Any other formatting problem; the text is Python's reason, e.g. `incomplete format`.
     BadFormat(String),
+    /// The result would be longer than the limit given (our addition).
+    TooLong(usize),
 }
 
 /// Widths and numeric precisions above this are refused, so a typo in a
 /// config file cannot make us allocate gigabytes (Python would try).
 const MAX_PADDING: u64 = 1 << 20;
 
-/// Expand every `%(name)<spec>` and `%%` in `template`.
+/// Expand every `%(name)<spec>` and `%%` in `template`, up to
+/// [`MAX_VALUE_BYTES`] of result.
 pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
+    expand_within(template, names, MAX_VALUE_BYTES)
+}
+
+/// Like [`expand`], failing with [`ExpandError::TooLong`] as soon as the
+/// result grows past `limit` bytes, so no template can make it allocate much
+/// more than that (one field adds at most its width, itself bounded).
+pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<String, ExpandError> {
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut pos = 0;
@@ -55,6 +66,9 @@ pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
             named_seen |= spec.named;
             pos = spec.end;
             out.push_str(&spec.format(&chars)?);
+        }
+        if out.len() > limit {
+            return Err(ExpandError::TooLong(limit));
         }
     }
     Ok(out)

@@ -15,6 +15,8 @@
 //! inline comment always starts at the earliest qualifying `;` or `#` (see
 //! `comment_start` for the rare line where 3.11 differs).
 
+use std::collections::HashMap;
+
 use crate::pyrepr::repr;
 
 /// One `key = value` line (with its continuation lines joined by `\n`).
@@ -39,14 +41,48 @@ pub struct Section {
     pub file: String,
     /// 1-based line number of the header in that file.
     pub line: usize,
-    /// Entries in the order their keys first appeared.
-    pub entries: Vec<Entry>,
+    entries: Entries,
 }
 
 impl Section {
     /// The entry for `key` (already lowercase), not looking at `[DEFAULT]`.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.entries.get(key)
+    }
+
+    /// Entries in the order their keys first appeared.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries.list
+    }
+}
+
+/// Entries in first-appearance order, indexed by key: a section with many
+/// keys (or a file repeating one key many times) is read in linear time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Entries {
+    list: Vec<Entry>,
+    index: HashMap<String, usize>,
+}
+
+impl Entries {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.index.get(key).map(|&at| &self.list[at])
+    }
+
+    /// Store `entry`, replacing an entry with the same key in place (Python's
+    /// dict keeps a key's first position). Returns the entry's index.
+    fn set(&mut self, entry: Entry) -> usize {
+        match self.index.get(&entry.key) {
+            Some(&at) => {
+                self.list[at] = entry;
+                at
+            }
+            None => {
+                self.index.insert(entry.key.clone(), self.list.len());
+                self.list.push(entry);
+                self.list.len() - 1
+            }
+        }
     }
 }
 
@@ -102,7 +138,9 @@ impl std::error::Error for IniError {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     sections: Vec<Section>,
-    defaults: Vec<Entry>,
+    /// Position of each section in `sections`, by name.
+    index: HashMap<String, usize>,
+    defaults: Entries,
 }
 
 impl Document {
@@ -144,7 +182,7 @@ impl Document {
                 // is only a comment is not part of any value.
                 if comment.is_none() {
                     if let (Some(target), Some(at)) = (section, option) {
-                        self.entries_mut(target)[at].value.push('\n');
+                        self.entries_mut(target).list[at].value.push('\n');
                     }
                 }
                 continue;
@@ -152,7 +190,7 @@ impl Document {
 
             let indent = line.text.chars().take_while(|&c| is_py_space(c)).count();
             if let (Some(target), Some(at), true) = (section, option, indent > indent_level) {
-                let entry = &mut self.entries_mut(target)[at];
+                let entry = &mut self.entries_mut(target).list[at];
                 entry.value.push('\n');
                 entry.value.push_str(value);
                 continue;
@@ -181,7 +219,7 @@ impl Document {
                         file: file.to_string(),
                         line: lineno,
                     };
-                    option = Some(self.set(target, entry));
+                    option = Some(self.entries_mut(target).set(entry));
                 }
                 Some(_) => {
                     // Python stores the value under an empty key, which no
@@ -213,22 +251,22 @@ impl Document {
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&at| &self.sections[at])
     }
 
     /// The `[DEFAULT]` section's entries: defaults for every section.
     pub fn defaults(&self) -> &[Entry] {
-        &self.defaults
+        &self.defaults.list
     }
 
     /// `key` in `section`, falling back to `[DEFAULT]` as Python does.
     pub fn get(&self, section: &str, key: &str) -> Option<&Entry> {
         self.section(section)
             .and_then(|s| s.entry(key))
-            .or_else(|| self.defaults.iter().find(|e| e.key == key))
+            .or_else(|| self.defaults.get(key))
     }
 
-    fn entries_mut(&mut self, target: Target) -> &mut Vec<Entry> {
+    fn entries_mut(&mut self, target: Target) -> &mut Entries {
         match target {
             Target::Defaults => &mut self.defaults,
             Target::Section(at) => &mut self.sections[at].entries,
@@ -241,32 +279,17 @@ impl Document {
         if name == DEFAULT_SECTION {
             return Target::Defaults;
         }
-        if let Some(at) = self.sections.iter().position(|s| s.name == name) {
+        if let Some(&at) = self.index.get(name) {
             return Target::Section(at);
         }
+        self.index.insert(name.to_string(), self.sections.len());
         self.sections.push(Section {
             name: name.to_string(),
             file: file.to_string(),
             line,
-            entries: Vec::new(),
+            entries: Entries::default(),
         });
         Target::Section(self.sections.len() - 1)
-    }
-
-    /// Store `entry`, replacing an entry with the same key in place (Python's
-    /// dict keeps a key's first position). Returns the entry's index.
-    fn set(&mut self, target: Target, entry: Entry) -> usize {
-        let entries = self.entries_mut(target);
-        match entries.iter().position(|e| e.key == entry.key) {
-            Some(at) => {
-                entries[at] = entry;
-                at
-            }
-            None => {
-                entries.push(entry);
-                entries.len() - 1
-            }
-        }
     }
 
     /// Done with the current option: no later line can add to it, so drop its
@@ -275,7 +298,7 @@ impl Document {
         let (Some(target), Some(at)) = (section, option) else {
             return;
         };
-        let entry = &mut self.entries_mut(target)[at];
+        let entry = &mut self.entries_mut(target).list[at];
         let trimmed = entry.value.trim_end_matches(is_py_space).len();
         entry.value.truncate(trimmed);
         if let Some(dir) = here {
@@ -426,7 +449,7 @@ mod tests {
     fn keys(doc: &Document, section: &str) -> Vec<(String, String)> {
         doc.section(section)
             .expect("section exists")
-            .entries
+            .entries()
             .iter()
             .map(|e| (e.key.clone(), e.value.clone()))
             .collect()
@@ -741,7 +764,7 @@ mod tests {
                 ],
             }
         );
-        assert!(doc.section("a").expect("a").entries.is_empty());
+        assert!(doc.section("a").expect("a").entries().is_empty());
     }
 
     #[test]
