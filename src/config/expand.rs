@@ -8,8 +8,6 @@
 //!
 //! Expanded text is not scanned again, so a value containing `%` is safe.
 
-use std::collections::BTreeMap;
-
 use super::limits::MAX_VALUE_BYTES;
 use crate::pyrepr;
 
@@ -21,8 +19,7 @@ pub enum Value {
     Int(i64),
 }
 
-/// The names available to one option. Sorted, as the "Available names" list is.
-pub type Names = BTreeMap<String, Value>;
+pub use super::names::Names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpandError {

@@ -16,6 +16,7 @@
 //! `comment_start` for the rare line where 3.11 differs).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::pyrepr::repr;
 
@@ -26,8 +27,9 @@ pub struct Entry {
     pub key: String,
     /// The value: stripped, continuation lines joined with `\n`, trailing blank lines dropped.
     pub value: String,
-    /// Display name of the file the line came from (as given to [`Document::read`]).
-    pub file: String,
+    /// Display name of the file the line came from (as given to [`Document::read`]),
+    /// shared by all entries of that file.
+    pub file: Rc<str>,
     /// 1-based line number of the key line.
     pub line: usize,
 }
@@ -38,7 +40,7 @@ pub struct Section {
     /// The name between `[` and `]`, kept exactly (case and spaces).
     pub name: String,
     /// Display name of the file that first introduced this section.
-    pub file: String,
+    pub file: Rc<str>,
     /// 1-based line number of the header in that file.
     pub line: usize,
     entries: Entries,
@@ -154,6 +156,7 @@ impl Document {
         // Windows editors like to add a byte order mark; Python would take it
         // as part of the first line and find no section header.
         let text = text.strip_prefix(UTF8_BOM).unwrap_or(text);
+        let shared: Rc<str> = Rc::from(file);
         // Like Python, the current section and option start afresh in every
         // file: a file cannot continue a value begun in another one.
         let mut section: Option<Target> = None;
@@ -200,7 +203,7 @@ impl Document {
             if let Some(name) = section_header(value) {
                 self.finish_value(section, option, here);
                 option = None;
-                section = Some(self.open_section(name, file, lineno));
+                section = Some(self.open_section(name, &shared, lineno));
                 continue;
             }
             let Some(target) = section else {
@@ -216,7 +219,7 @@ impl Document {
                     let entry = Entry {
                         key: key.to_lowercase(),
                         value: val.to_string(),
-                        file: file.to_string(),
+                        file: Rc::clone(&shared),
                         line: lineno,
                     };
                     option = Some(self.entries_mut(target).set(entry));
@@ -275,7 +278,7 @@ impl Document {
 
     /// The section `name`, created unless an earlier header (in this file or
     /// an earlier one) introduced it: repeated sections are merged.
-    fn open_section(&mut self, name: &str, file: &str, line: usize) -> Target {
+    fn open_section(&mut self, name: &str, file: &Rc<str>, line: usize) -> Target {
         if name == DEFAULT_SECTION {
             return Target::Defaults;
         }
@@ -285,7 +288,7 @@ impl Document {
         self.index.insert(name.to_string(), self.sections.len());
         self.sections.push(Section {
             name: name.to_string(),
-            file: file.to_string(),
+            file: Rc::clone(file),
             line,
             entries: Entries::default(),
         });
@@ -661,13 +664,13 @@ mod tests {
         assert_eq!(defaults, [("d", "5"), ("e", "6")]);
 
         let a = doc.section("a").expect("a");
-        assert_eq!((a.file.as_str(), a.line), ("main.conf", 1));
+        assert_eq!((&*a.file, a.line), ("main.conf", 1));
         let b = doc.section("b").expect("b");
-        assert_eq!((b.file.as_str(), b.line), ("inc.conf", 4));
+        assert_eq!((&*b.file, b.line), ("inc.conf", 4));
         let k = a.entry("k").expect("k");
-        assert_eq!((k.file.as_str(), k.line), ("inc.conf", 2));
+        assert_eq!((&*k.file, k.line), ("inc.conf", 2));
         let j = a.entry("j").expect("j");
-        assert_eq!((j.file.as_str(), j.line), ("main.conf", 3));
+        assert_eq!((&*j.file, j.line), ("main.conf", 3));
     }
 
     #[test]

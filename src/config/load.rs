@@ -520,7 +520,7 @@ impl<'a> Loader<'a> {
         let file = self
             .doc
             .section(name)
-            .map(|s| s.file.as_str())
+            .map(|s| &*s.file)
             .unwrap_or(self.main_file);
         SectionCtx::new(self.doc, name, file, self.budget)
     }
@@ -1288,7 +1288,7 @@ fn refuse_name_collisions(doc: &Document, groups: &[ProcessGroup]) -> Result<()>
         if let Some(first) = seen.insert(group.name.as_str(), group) {
             let file = doc
                 .section(&group.section)
-                .map(|s| s.file.as_str())
+                .map(|s| &*s.file)
                 .unwrap_or_default();
             // Worded like every other error: the usual section/file suffix.
             return Err(

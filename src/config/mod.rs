@@ -12,6 +12,7 @@ pub mod limits;
 pub mod load;
 pub mod locate;
 pub mod model;
+mod names;
 
 pub use load::{load, load_ctl, ConfigError, Host, Overrides};
 pub use model::*;
