@@ -327,10 +327,7 @@ impl<'a> Spec<'a> {
         if self.alt {
             body.push_str(alt_prefix(conv));
         }
-        body.extend(std::iter::repeat_n(
-            '0',
-            min_digits.saturating_sub(digits.len()),
-        ));
+        body.push_str(&"0".repeat(min_digits.saturating_sub(digits.len())));
         body.push_str(&digits);
         Ok(body)
     }
@@ -406,13 +403,13 @@ impl<'a> Spec<'a> {
         if self.left {
             out.push_str(&head);
             out.push_str(rest);
-            out.extend(std::iter::repeat_n(' ', fill));
+            out.push_str(&" ".repeat(fill));
         } else if numeric && self.zero {
             out.push_str(&head);
-            out.extend(std::iter::repeat_n('0', fill));
+            out.push_str(&"0".repeat(fill));
             out.push_str(rest);
         } else {
-            out.extend(std::iter::repeat_n(' ', fill));
+            out.push_str(&" ".repeat(fill));
             out.push_str(&head);
             out.push_str(rest);
         }
