@@ -34,6 +34,11 @@ const DEFAULT_CASES: u32 = 128;
 /// a debug build loads any of these texts in well under a second.
 const HANG: Duration = Duration::from_secs(60);
 
+/// The CPU time both loads of one case may take. Measured in CPU time of the
+/// loading thread, so a busy machine does not make it flaky; the slowest
+/// texts (those that fill the expansion budget) take a fraction of this.
+const SLOW: Duration = Duration::from_secs(10);
+
 const SECTIONS: &[&str] = &[
     "supervisord",
     "supervisord",
@@ -610,8 +615,17 @@ fn load_both(main: &Path, host: &Host) -> Result<(), String> {
             Err(e) if e.0.trim().is_empty() => Err("an empty error message".to_string()),
             _ => Ok(()),
         };
+        let start = thread_cpu_time();
         let outcome = check(config::load(&main, &Overrides::default(), &host).map(|_| ()))
             .and_then(|()| check(config::load_ctl(&main, &host).map(|_| ())));
+        let spent = thread_cpu_time() - start;
+        let outcome = outcome.and_then(|()| {
+            if spent > SLOW {
+                Err(format!("loading took {spent:?} of CPU time"))
+            } else {
+                Ok(())
+            }
+        });
         let _ = done.send(outcome);
     });
     match result.recv_timeout(HANG) {
@@ -633,6 +647,16 @@ fn load_both(main: &Path, host: &Host) -> Result<(), String> {
         },
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!("no result after {HANG:?}")),
     }
+}
+
+/// CPU time used by the calling thread.
+fn thread_cpu_time() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    time(usage.user_time()) + time(usage.system_time())
 }
 
 fn cases() -> u32 {
