@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::limits::MAX_LISTED_BAD_LINES;
 use crate::pyrepr::repr;
 
 /// One `key = value` line (with its continuation lines joined by `\n`).
@@ -99,9 +100,11 @@ pub enum IniError {
         text: String,
     },
     /// Lines that are neither header, option, comment nor continuation: (line number, raw line with its `\n`).
+    /// Only the first [`MAX_LISTED_BAD_LINES`] are kept; `more` counts the rest (our addition).
     Parsing {
         file: String,
         lines: Vec<(usize, String)>,
+        more: usize,
     },
     /// Bytes that are not UTF-8 in a part of a line that is not a comment (our addition).
     Encoding { file: String, line: usize },
@@ -117,11 +120,14 @@ impl std::fmt::Display for IniError {
                 line,
                 repr(text)
             ),
-            IniError::Parsing { file, lines } => {
+            IniError::Parsing { file, lines, more } => {
                 write!(f, "Source contains parsing errors: {}", repr(file))?;
                 for (line, text) in lines {
                     // Python's `[line %2d]`.
                     write!(f, "\n\t[line {line:2}]: {}", repr(text))?;
+                }
+                if *more > 0 {
+                    write!(f, "\n\t... and {more} more lines that cannot be parsed")?;
                 }
                 Ok(())
             }
@@ -163,9 +169,9 @@ impl Document {
         let mut option: Option<usize> = None;
         // Indentation (in characters) of the last header or key line.
         let mut indent_level = 0;
-        let mut errors = Vec::new();
+        let mut errors = BadLines::default();
 
-        for (index, line) in split_lines(text).into_iter().enumerate() {
+        for (index, line) in split_lines(text).enumerate() {
             let lineno = index + 1;
             let comment = comment_start(&line.text);
             let kept = &line.text[..comment.unwrap_or(line.text.len())];
@@ -227,23 +233,24 @@ impl Document {
                 Some(_) => {
                     // Python stores the value under an empty key, which no
                     // lookup can reach, and no later line can continue it.
-                    errors.push((lineno, line.raw()));
+                    errors.push(lineno, &line);
                     self.finish_value(section, option, here);
                     option = None;
                 }
                 // Python keeps the current option here, so a deeper line that
                 // follows still continues it.
-                None => errors.push((lineno, line.raw())),
+                None => errors.push(lineno, &line),
             }
         }
         self.finish_value(section, option, here);
 
-        if errors.is_empty() {
+        if errors.lines.is_empty() {
             Ok(())
         } else {
             Err(IniError::Parsing {
                 file: file.to_string(),
-                lines: errors,
+                lines: errors.lines,
+                more: errors.more,
             })
         }
     }
@@ -317,6 +324,23 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const DEFAULT_SECTION: &str = "DEFAULT";
 const HERE: &str = "%(here)s";
 
+/// The lines of one file that could not be parsed.
+#[derive(Default)]
+struct BadLines {
+    lines: Vec<(usize, String)>,
+    more: usize,
+}
+
+impl BadLines {
+    fn push(&mut self, lineno: usize, line: &Line) {
+        if self.lines.len() < MAX_LISTED_BAD_LINES {
+            self.lines.push((lineno, line.raw()));
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
 /// Where the current option lives while a file is read.
 #[derive(Debug, Clone, Copy)]
 enum Target {
@@ -346,11 +370,14 @@ impl Line {
 }
 
 /// Split into lines the way Python's text files do (universal newlines):
-/// `\n`, `\r\n` and a lone `\r` all end a line.
-fn split_lines(text: &[u8]) -> Vec<Line> {
-    let mut lines = Vec::new();
+/// `\n`, `\r\n` and a lone `\r` all end a line. One line at a time, so a
+/// file of millions of short lines is never held as millions of strings.
+fn split_lines(text: &[u8]) -> impl Iterator<Item = Line> + '_ {
     let mut rest = text;
-    while !rest.is_empty() {
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
         let (content, after) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
             Some(end) => {
                 let terminator = if rest[end..].starts_with(b"\r\n") {
@@ -364,10 +391,9 @@ fn split_lines(text: &[u8]) -> Vec<Line> {
         };
         let mut line = decode(content);
         line.newline = after.is_some();
-        lines.push(line);
         rest = after.unwrap_or_default();
-    }
-    lines
+        Some(line)
+    })
 }
 
 /// Decode lossily, remembering where the replacement characters went so that
@@ -581,6 +607,7 @@ mod tests {
             IniError::Parsing {
                 file: "t.conf".into(),
                 lines: vec![(3, "\tx\n".into())],
+                more: 0,
             }
         );
     }
@@ -728,6 +755,20 @@ mod tests {
     }
 
     #[test]
+    fn parsing_errors_beyond_the_first_hundred_are_counted() {
+        let text = format!("[a]\n{}", "bad\n".repeat(MAX_LISTED_BAD_LINES + 5));
+        let err = error(text.as_bytes());
+        let shown = err.to_string();
+        assert_eq!(shown.lines().count(), 1 + MAX_LISTED_BAD_LINES + 1);
+        assert!(shown.contains("\t[line 101]: 'bad\\n'"), "{shown}");
+        assert!(!shown.contains("[line 102]"), "{shown}");
+        assert!(
+            shown.ends_with("\n\t... and 5 more lines that cannot be parsed"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn parsing_error_line_shown_with_python_quotes() {
         let err = error(b"[a]\nk=\"it's\"\nit's\nbad");
         assert_eq!(
@@ -765,6 +806,7 @@ mod tests {
                     (3, "  y\n".into()),
                     (4, " : w\n".into())
                 ],
+                more: 0,
             }
         );
         assert!(doc.section("a").expect("a").entries().is_empty());

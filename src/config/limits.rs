@@ -51,6 +51,11 @@ pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
 /// about 12 MiB of it.
 pub const MAX_EXPANDED_BYTES: usize = 128 * 1024 * 1024;
 
+/// The most lines a "Source contains parsing errors" message lists (100);
+/// the rest are counted. Python lists them all, and a file that is not a
+/// config file at all (a log, a binary) has millions.
+pub const MAX_LISTED_BAD_LINES: usize = 100;
+
 /// The most "unknown key" / "unknown section" warnings listed one by one
 /// (100); the rest are counted in one closing warning.
 pub const MAX_UNKNOWN_WARNINGS: usize = 100;

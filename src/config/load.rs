@@ -1131,7 +1131,7 @@ impl<'a> Loader<'a> {
             }
             let command = s.expand_entry(command_entry, &names, &format!("{section}.command"))?;
 
-            let environment = merge_environment(&supervisord.environment, own_env);
+            let environment = environment::merge(&supervisord.environment, own_env);
             // The inherited environment is copied into every process: count it.
             s.charge(environment.iter().map(|(k, v)| k.len() + v.len() + 2).sum())?;
             processes.push(Process {
@@ -1246,33 +1246,6 @@ impl<'a> Loader<'a> {
             history_file,
         })
     }
-}
-
-/// `base` with `own` on top: a key of `own` replaces the same key of `base`
-/// in place, new keys follow in their order. Linear in both.
-fn merge_environment(
-    base: &[(String, String)],
-    own: Vec<(String, String)>,
-) -> Vec<(String, String)> {
-    let mut merged = base.to_vec();
-    if own.is_empty() {
-        return merged;
-    }
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(merged.len());
-    for (at, (k, _)) in merged.iter().enumerate() {
-        // A repeated key (impossible from the parser) keeps its first position.
-        index.entry(k.clone()).or_insert(at);
-    }
-    for (k, v) in own {
-        match index.get(&k) {
-            Some(&at) => merged[at].1 = v,
-            None => {
-                index.insert(k.clone(), merged.len());
-                merged.push((k, v));
-            }
-        }
-    }
-    merged
 }
 
 /// Parse an `environment=` value, wording errors for its section and key.
