@@ -640,6 +640,9 @@ impl<'a> Loader<'a> {
             }
             None => Vec::new(),
         };
+        // With its copy gone, `env_names` owns its shared layer again and the
+        // pairs go there, not into the layer every later copy would clone.
+        drop(names);
         for (k, v) in &environment {
             env_names.insert(format!("ENV_{k}"), Value::Str(v.clone()));
         }

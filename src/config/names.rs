@@ -23,7 +23,8 @@ impl Names {
         Names::default()
     }
 
-    /// Add or replace `name`.
+    /// Add or replace `name`. Into the shared base while no clone exists
+    /// (so build the common names before copying), else on top.
     pub fn insert(&mut self, name: String, value: Value) {
         if self.top.is_empty() {
             if let Some(base) = Rc::get_mut(&mut self.base) {
