@@ -72,7 +72,7 @@ pub fn size_text(n: u64) -> String {
 /// Why a config file could not be read.
 #[derive(Debug)]
 pub enum ReadError {
-    /// Nothing at the path (a dangling symlink included).
+    /// Nothing at the path as far as we can see (a dangling symlink included).
     Missing,
     /// It is a directory.
     Directory,
@@ -109,10 +109,9 @@ impl ReadError {
 pub fn read_config_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     // Look before opening: opening a FIFO waits for a writer, and opening a
     // device can have effects of its own.
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => ReadError::Missing,
-        _ => ReadError::Io(e),
-    })?;
+    // Like Python's `os.path.exists`, any failure to look (a parent that
+    // cannot be searched, a symlink loop) counts as missing.
+    let meta = std::fs::metadata(path).map_err(|_| ReadError::Missing)?;
     check_kind(&meta, limit)?;
     // Never block, never become our controlling terminal, even if the path
     // was swapped for something else since we looked.
