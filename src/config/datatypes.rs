@@ -77,13 +77,40 @@ pub struct User {
 }
 
 /// Python's `int()`: surrounding whitespace, an optional sign and `_` between digits.
+/// Python's ints have no bounds; ours stop at `i64`'s, with an error that
+/// says so rather than calling the number an invalid literal.
 pub fn integer(s: &str) -> Result<i64, String> {
-    parse_int(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", repr(s)))
+    match checked_int(s, 10) {
+        Ok(n) => Ok(n),
+        Err(IntError::Invalid) => Err(format!(
+            "invalid literal for int() with base 10: {}",
+            repr(s)
+        )),
+        Err(IntError::Range) => Err(format!(
+            "value {} is out of range: integers here go from {} to {}",
+            repr(s),
+            i64::MIN,
+            i64::MAX
+        )),
+    }
+}
+
+/// Why a text is not an `i64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IntError {
+    /// Python would reject it too.
+    Invalid,
+    /// Python would take it, but it is beyond `i64`.
+    Range,
 }
 
 /// `int(s, radix)` as Python parses it. `None` for anything Python rejects
 /// (and for values beyond `i64`, which no option can use).
 fn parse_int(s: &str, radix: u32) -> Option<i64> {
+    checked_int(s, radix).ok()
+}
+
+fn checked_int(s: &str, radix: u32) -> Result<i64, IntError> {
     let t = s.trim();
     let (negative, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -101,11 +128,11 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
     };
     // Underscores only between digits: not first, not last, never doubled.
     if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
-        return None;
+        return Err(IntError::Invalid);
     }
     let digits: String = body.chars().filter(|&c| c != '_').collect();
     if !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
+        return Err(IntError::Invalid);
     }
     // Python rejects leading zeros in decimal (`010`), except for zero itself.
     if radix == 10
@@ -113,10 +140,15 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
         && digits.starts_with('0')
         && digits.chars().any(|c| c != '0')
     {
-        return None;
+        return Err(IntError::Invalid);
     }
-    let magnitude = i64::from_str_radix(&digits, radix).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
+    // The sign goes on before the range check, so i64::MIN is accepted.
+    let signed = if negative {
+        format!("-{digits}")
+    } else {
+        digits
+    };
+    i64::from_str_radix(&signed, radix).map_err(|_| IntError::Range)
 }
 
 const TRUTHY: [&str; 4] = ["yes", "true", "on", "1"];
@@ -139,9 +171,13 @@ pub fn byte_size(s: &str) -> Result<i64, String> {
     let lower = s.to_lowercase();
     for (suffix, factor) in [("kb", 1i64 << 10), ("mb", 1 << 20), ("gb", 1 << 30)] {
         if let Some(number) = lower.strip_suffix(suffix) {
-            return integer(number)?
-                .checked_mul(factor)
-                .ok_or_else(|| format!("{s} is too large a byte size"));
+            return integer(number)?.checked_mul(factor).ok_or_else(|| {
+                format!(
+                    "{s} is too large a byte size (at most {}{})",
+                    i64::MAX / factor,
+                    suffix.to_uppercase()
+                )
+            });
         }
     }
     integer(&lower)
@@ -380,11 +416,17 @@ pub fn port_spec(s: &str) -> Result<(String, u16), String> {
             if port.is_empty() {
                 return Err(format!("no port number specified in {}", repr(port)));
             }
+            // A number beyond i64 is just as far out of range as 70000.
+            if checked_int(port, 10) == Err(IntError::Range) {
+                return Err(out_of_port_range(port));
+            }
             (host.to_lowercase(), integer(port)?)
         }
         None => {
-            let port =
-                parse_int(s, 10).ok_or_else(|| format!("not a valid port number: {}", repr(s)))?;
+            let port = checked_int(s, 10).map_err(|e| match e {
+                IntError::Range => out_of_port_range(s),
+                IntError::Invalid => format!("not a valid port number: {}", repr(s)),
+            })?;
             (String::new(), port)
         }
     };
@@ -398,6 +440,16 @@ pub fn port_spec(s: &str) -> Result<(String, u16), String> {
     }
     let host = if host == "*" { String::new() } else { host };
     Ok((host, port as u16))
+}
+
+/// The range error for a port number beyond even `i64`.
+fn out_of_port_range(text: &str) -> String {
+    let text = text.trim();
+    if text.starts_with('-') {
+        format!("{text} is below lower bound (1)")
+    } else {
+        format!("{text} is above upper bound (65535)")
+    }
 }
 
 /// A URL: a scheme plus something after `:` (Python's `urlparse` rules, loosely).
@@ -472,6 +524,42 @@ mod tests {
             integer("abc").unwrap_err(),
             "invalid literal for int() with base 10: 'abc'"
         );
+    }
+
+    #[test]
+    fn integer_beyond_i64_is_out_of_range_not_an_invalid_literal() {
+        assert_eq!(integer("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(integer("-9223372036854775808"), Ok(i64::MIN));
+        for big in [
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1_000_000_000_000_000_000_000",
+        ] {
+            assert_eq!(
+                integer(big),
+                Err(format!(
+                    "value {} is out of range: integers here go from -9223372036854775808 to \
+                     9223372036854775807",
+                    repr(big)
+                )),
+            );
+        }
+        // Octal values beyond u32 stay the octal error.
+        assert_eq!(
+            octal("7777777777777777777777777").unwrap_err(),
+            "7777777777777777777777777 can not be converted to an octal type"
+        );
+    }
+
+    #[test]
+    fn byte_size_overflow_names_the_largest_value() {
+        assert_eq!(
+            byte_size("99999999999GB").unwrap_err(),
+            "99999999999GB is too large a byte size (at most 8589934591GB)"
+        );
+        assert_eq!(byte_size("8589934591gb"), Ok(8589934591 << 30));
+        assert!(byte_size("9999999999999999kb").is_err());
+        assert!(byte_size("99999999999999999999").is_err());
     }
 
     #[test]
@@ -708,6 +796,22 @@ mod tests {
         assert_eq!(port_spec("127.0.0.1:9001"), Ok(("127.0.0.1".into(), 9001)));
         assert_eq!(port_spec("LocalHost:9001"), Ok(("localhost".into(), 9001)));
         assert_eq!(port_spec("[::1]:9001"), Ok(("[::1]".into(), 9001)));
+    }
+
+    #[test]
+    fn port_spec_beyond_i64_is_out_of_range() {
+        assert_eq!(
+            port_spec("h:99999999999999999999").unwrap_err(),
+            "99999999999999999999 is above upper bound (65535)"
+        );
+        assert_eq!(
+            port_spec("99999999999999999999").unwrap_err(),
+            "99999999999999999999 is above upper bound (65535)"
+        );
+        assert_eq!(
+            port_spec(":-99999999999999999999").unwrap_err(),
+            "-99999999999999999999 is below lower bound (1)"
+        );
     }
 
     #[test]

@@ -10,38 +10,71 @@
 //! Also, any non-ASCII letter or digit is part of a word, so `A=日本` or
 //! `A=café` stays whole (Python cut them at the first such character).
 
+use std::collections::HashMap;
+
 use crate::pyrepr;
 
 /// Parse an `environment=` value into ordered pairs (a repeated key keeps its
 /// first position and takes the last value). Errors are the text after `Error: `.
 pub fn parse(raw: &str) -> Result<Vec<(String, String)>, String> {
-    let tokens = tokenize(raw)?;
-
-    // Supervisor's structural check comes first, over the whole list, so any
-    // input it rejects is rejected with its message.
-    let steps: Vec<&[Token]> = tokens.chunks(4).collect();
-    if steps
-        .iter()
-        .any(|step| step.len() < 3 || !step[1].is_punct('='))
-    {
+    // Supervisor tokenizes the whole value first, then checks the structure
+    // of the whole token list, so any input it rejects is rejected with its
+    // message. The tokens are not kept: a long list is read twice instead,
+    // the first time only to check it.
+    let mut well_formed = true;
+    for step in steps(raw) {
+        let step = step?;
+        well_formed &= step.len() >= 3 && step[1].is_punct('=');
+    }
+    if !well_formed {
         return Err(format!(
             "Unexpected end of key/value pairs in value '{raw}'"
         ));
     }
 
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for step in steps {
+    // Where each key is in `pairs`, so a long list is read in linear time.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for step in steps(raw) {
+        let step = step?;
         let (key, value, separator) = (&step[0], &step[2], step.get(3));
         if let Some(separator) = separator {
             check_separator(raw, key, value, separator)?;
         }
         let text = value.text.trim_matches(['\'', '"']).to_string();
-        match pairs.iter_mut().find(|(k, _)| k == key.text) {
-            Some(pair) => pair.1 = text,
-            None => pairs.push((key.text.to_string(), text)),
+        match index.get(key.text) {
+            Some(&at) => pairs[at].1 = text,
+            None => {
+                index.insert(key.text, pairs.len());
+                pairs.push((key.text.to_string(), text));
+            }
         }
     }
     Ok(pairs)
+}
+
+/// `base` with `own` on top: a key of `own` replaces the same key of `base`
+/// in place, new keys follow in their order. Linear in both.
+pub fn merge(base: &[(String, String)], own: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut merged = base.to_vec();
+    if own.is_empty() {
+        return merged;
+    }
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(merged.len());
+    for (at, (k, _)) in merged.iter().enumerate() {
+        // A repeated key (impossible from the parser) keeps its first position.
+        index.entry(k.clone()).or_insert(at);
+    }
+    for (k, v) in own {
+        match index.get(&k) {
+            Some(&at) => merged[at].1 = v,
+            None => {
+                index.insert(k.clone(), merged.len());
+                merged.push((k, v));
+            }
+        }
+    }
+    merged
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,40 +123,71 @@ fn is_word(c: char) -> bool {
 /// have no escapes, a word runs over word and quote characters, and anything
 /// else is a token of its own. `#` would start a comment there, silently
 /// dropping the rest of the line, so it is an error here.
-fn tokenize(raw: &str) -> Result<Vec<Token<'_>>, String> {
-    let mut tokens = Vec::new();
+fn tokenize(raw: &str) -> impl Iterator<Item = Result<Token<'_>, String>> {
     let mut pos = 0;
-    while let Some(c) = raw[pos..].chars().next() {
-        let start = pos;
-        pos += c.len_utf8();
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let token = next_token(raw, &mut pos);
+        failed = matches!(token, Some(Err(_)));
+        token
+    })
+}
+
+/// The token at or after `pos` (moved past it), or `None` at the end.
+fn next_token<'a>(raw: &'a str, pos: &mut usize) -> Option<Result<Token<'a>, String>> {
+    while let Some(c) = raw[*pos..].chars().next() {
+        let start = *pos;
+        *pos += c.len_utf8();
         let kind = if is_space(c) {
             continue;
         } else if c == '#' {
-            return Err(comment_error(raw, start));
+            return Some(Err(comment_error(raw, start)));
         } else if is_quote(c) {
-            match raw[pos..].find(c) {
-                Some(len) => pos += len + 1,
-                None => return Err("No closing quotation".to_string()),
+            match raw[*pos..].find(c) {
+                Some(len) => *pos += len + 1,
+                None => return Some(Err("No closing quotation".to_string())),
             }
             Kind::Quoted
         } else if is_word(c) {
-            while let Some(d) = raw[pos..].chars().next() {
+            while let Some(d) = raw[*pos..].chars().next() {
                 if !(is_word(d) || is_quote(d)) {
                     break;
                 }
-                pos += d.len_utf8();
+                *pos += d.len_utf8();
             }
             Kind::Word
         } else {
             Kind::Punct
         };
-        tokens.push(Token {
+        return Some(Ok(Token {
             kind,
-            text: &raw[start..pos],
+            text: &raw[start..*pos],
             start,
-        });
+        }));
     }
-    Ok(tokens)
+    None
+}
+
+/// The tokens of `raw` in steps of four (`KEY`, `=`, `VALUE`, separator);
+/// the last step may be shorter.
+fn steps(raw: &str) -> impl Iterator<Item = Result<Vec<Token<'_>>, String>> {
+    let mut tokens = tokenize(raw);
+    std::iter::from_fn(move || {
+        let mut step = Vec::with_capacity(4);
+        for token in tokens.by_ref() {
+            match token {
+                Ok(token) => step.push(token),
+                Err(e) => return Some(Err(e)),
+            }
+            if step.len() == 4 {
+                break;
+            }
+        }
+        (!step.is_empty()).then_some(Ok(step))
+    })
 }
 
 /// Supervisor skips the separator token without looking at it. That loses
@@ -239,6 +303,16 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn merge_puts_own_pairs_over_the_base_in_place() {
+        let base = pairs(&[("A", "1"), ("B", "2")]);
+        assert_eq!(merge(&base, Vec::new()), base);
+        assert_eq!(
+            merge(&base, pairs(&[("C", "3"), ("A", "own")])),
+            pairs(&[("A", "own"), ("B", "2"), ("C", "3")])
+        );
     }
 
     fn err(raw: &str) -> String {

@@ -8,8 +8,7 @@
 //!
 //! Expanded text is not scanned again, so a value containing `%` is safe.
 
-use std::collections::BTreeMap;
-
+use super::limits::MAX_VALUE_BYTES;
 use crate::pyrepr;
 
 /// A value a name expands to: Supervisor's names are strings, except
@@ -20,8 +19,7 @@ pub enum Value {
     Int(i64),
 }
 
-/// The names available to one option. Sorted, as the "Available names" list is.
-pub type Names = BTreeMap<String, Value>;
+pub use super::names::Names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpandError {
@@ -29,14 +27,24 @@ pub enum ExpandError {
     UnknownName(String),
     /// Any other formatting problem; the text is Python's reason, e.g. `incomplete format`.
     BadFormat(String),
+    /// The result would be longer than the limit given (our addition).
+    TooLong(usize),
 }
 
 /// Widths and numeric precisions above this are refused, so a typo in a
 /// config file cannot make us allocate gigabytes (Python would try).
 const MAX_PADDING: u64 = 1 << 20;
 
-/// Expand every `%(name)<spec>` and `%%` in `template`.
+/// Expand every `%(name)<spec>` and `%%` in `template`, up to
+/// [`MAX_VALUE_BYTES`] of result.
 pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
+    expand_within(template, names, MAX_VALUE_BYTES)
+}
+
+/// Like [`expand`], failing with [`ExpandError::TooLong`] as soon as the
+/// result grows past `limit` bytes, so no template can make it allocate much
+/// more than that (one field adds at most its width, itself bounded).
+pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<String, ExpandError> {
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut pos = 0;
@@ -55,6 +63,9 @@ pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
             named_seen |= spec.named;
             pos = spec.end;
             out.push_str(&spec.format(&chars)?);
+        }
+        if out.len() > limit {
+            return Err(ExpandError::TooLong(limit));
         }
     }
     Ok(out)
@@ -316,10 +327,7 @@ impl<'a> Spec<'a> {
         if self.alt {
             body.push_str(alt_prefix(conv));
         }
-        body.extend(std::iter::repeat_n(
-            '0',
-            min_digits.saturating_sub(digits.len()),
-        ));
+        body.push_str(&"0".repeat(min_digits.saturating_sub(digits.len())));
         body.push_str(&digits);
         Ok(body)
     }
@@ -395,13 +403,13 @@ impl<'a> Spec<'a> {
         if self.left {
             out.push_str(&head);
             out.push_str(rest);
-            out.extend(std::iter::repeat_n(' ', fill));
+            out.push_str(&" ".repeat(fill));
         } else if numeric && self.zero {
             out.push_str(&head);
-            out.extend(std::iter::repeat_n('0', fill));
+            out.push_str(&"0".repeat(fill));
             out.push_str(rest);
         } else {
-            out.extend(std::iter::repeat_n(' ', fill));
+            out.push_str(&" ".repeat(fill));
             out.push_str(&head);
             out.push_str(rest);
         }

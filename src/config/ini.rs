@@ -15,6 +15,10 @@
 //! inline comment always starts at the earliest qualifying `;` or `#` (see
 //! `comment_start` for the rare line where 3.11 differs).
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::limits::MAX_LISTED_BAD_LINES;
 use crate::pyrepr::repr;
 
 /// One `key = value` line (with its continuation lines joined by `\n`).
@@ -24,8 +28,9 @@ pub struct Entry {
     pub key: String,
     /// The value: stripped, continuation lines joined with `\n`, trailing blank lines dropped.
     pub value: String,
-    /// Display name of the file the line came from (as given to [`Document::read`]).
-    pub file: String,
+    /// Display name of the file the line came from (as given to [`Document::read`]),
+    /// shared by all entries of that file.
+    pub file: Rc<str>,
     /// 1-based line number of the key line.
     pub line: usize,
 }
@@ -36,17 +41,51 @@ pub struct Section {
     /// The name between `[` and `]`, kept exactly (case and spaces).
     pub name: String,
     /// Display name of the file that first introduced this section.
-    pub file: String,
+    pub file: Rc<str>,
     /// 1-based line number of the header in that file.
     pub line: usize,
-    /// Entries in the order their keys first appeared.
-    pub entries: Vec<Entry>,
+    entries: Entries,
 }
 
 impl Section {
     /// The entry for `key` (already lowercase), not looking at `[DEFAULT]`.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.entries.get(key)
+    }
+
+    /// Entries in the order their keys first appeared.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries.list
+    }
+}
+
+/// Entries in first-appearance order, indexed by key: a section with many
+/// keys (or a file repeating one key many times) is read in linear time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Entries {
+    list: Vec<Entry>,
+    index: HashMap<String, usize>,
+}
+
+impl Entries {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.index.get(key).map(|&at| &self.list[at])
+    }
+
+    /// Store `entry`, replacing an entry with the same key in place (Python's
+    /// dict keeps a key's first position). Returns the entry's index.
+    fn set(&mut self, entry: Entry) -> usize {
+        match self.index.get(&entry.key) {
+            Some(&at) => {
+                self.list[at] = entry;
+                at
+            }
+            None => {
+                self.index.insert(entry.key.clone(), self.list.len());
+                self.list.push(entry);
+                self.list.len() - 1
+            }
+        }
     }
 }
 
@@ -61,9 +100,11 @@ pub enum IniError {
         text: String,
     },
     /// Lines that are neither header, option, comment nor continuation: (line number, raw line with its `\n`).
+    /// Only the first [`MAX_LISTED_BAD_LINES`] are kept; `more` counts the rest (our addition).
     Parsing {
         file: String,
         lines: Vec<(usize, String)>,
+        more: usize,
     },
     /// Bytes that are not UTF-8 in a part of a line that is not a comment (our addition).
     Encoding { file: String, line: usize },
@@ -79,11 +120,14 @@ impl std::fmt::Display for IniError {
                 line,
                 repr(text)
             ),
-            IniError::Parsing { file, lines } => {
+            IniError::Parsing { file, lines, more } => {
                 write!(f, "Source contains parsing errors: {}", repr(file))?;
                 for (line, text) in lines {
                     // Python's `[line %2d]`.
                     write!(f, "\n\t[line {line:2}]: {}", repr(text))?;
+                }
+                if *more > 0 {
+                    write!(f, "\n\t... and {more} more lines that cannot be parsed")?;
                 }
                 Ok(())
             }
@@ -102,7 +146,9 @@ impl std::error::Error for IniError {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     sections: Vec<Section>,
-    defaults: Vec<Entry>,
+    /// Position of each section in `sections`, by name.
+    index: HashMap<String, usize>,
+    defaults: Entries,
 }
 
 impl Document {
@@ -116,15 +162,16 @@ impl Document {
         // Windows editors like to add a byte order mark; Python would take it
         // as part of the first line and find no section header.
         let text = text.strip_prefix(UTF8_BOM).unwrap_or(text);
+        let shared: Rc<str> = Rc::from(file);
         // Like Python, the current section and option start afresh in every
         // file: a file cannot continue a value begun in another one.
         let mut section: Option<Target> = None;
         let mut option: Option<usize> = None;
         // Indentation (in characters) of the last header or key line.
         let mut indent_level = 0;
-        let mut errors = Vec::new();
+        let mut errors = BadLines::default();
 
-        for (index, line) in split_lines(text).into_iter().enumerate() {
+        for (index, line) in split_lines(text).enumerate() {
             let lineno = index + 1;
             let comment = comment_start(&line.text);
             let kept = &line.text[..comment.unwrap_or(line.text.len())];
@@ -144,7 +191,7 @@ impl Document {
                 // is only a comment is not part of any value.
                 if comment.is_none() {
                     if let (Some(target), Some(at)) = (section, option) {
-                        self.entries_mut(target)[at].value.push('\n');
+                        self.entries_mut(target).list[at].value.push('\n');
                     }
                 }
                 continue;
@@ -152,7 +199,7 @@ impl Document {
 
             let indent = line.text.chars().take_while(|&c| is_py_space(c)).count();
             if let (Some(target), Some(at), true) = (section, option, indent > indent_level) {
-                let entry = &mut self.entries_mut(target)[at];
+                let entry = &mut self.entries_mut(target).list[at];
                 entry.value.push('\n');
                 entry.value.push_str(value);
                 continue;
@@ -162,7 +209,7 @@ impl Document {
             if let Some(name) = section_header(value) {
                 self.finish_value(section, option, here);
                 option = None;
-                section = Some(self.open_section(name, file, lineno));
+                section = Some(self.open_section(name, &shared, lineno));
                 continue;
             }
             let Some(target) = section else {
@@ -178,31 +225,32 @@ impl Document {
                     let entry = Entry {
                         key: key.to_lowercase(),
                         value: val.to_string(),
-                        file: file.to_string(),
+                        file: Rc::clone(&shared),
                         line: lineno,
                     };
-                    option = Some(self.set(target, entry));
+                    option = Some(self.entries_mut(target).set(entry));
                 }
                 Some(_) => {
                     // Python stores the value under an empty key, which no
                     // lookup can reach, and no later line can continue it.
-                    errors.push((lineno, line.raw()));
+                    errors.push(lineno, &line);
                     self.finish_value(section, option, here);
                     option = None;
                 }
                 // Python keeps the current option here, so a deeper line that
                 // follows still continues it.
-                None => errors.push((lineno, line.raw())),
+                None => errors.push(lineno, &line),
             }
         }
         self.finish_value(section, option, here);
 
-        if errors.is_empty() {
+        if errors.lines.is_empty() {
             Ok(())
         } else {
             Err(IniError::Parsing {
                 file: file.to_string(),
-                lines: errors,
+                lines: errors.lines,
+                more: errors.more,
             })
         }
     }
@@ -213,22 +261,22 @@ impl Document {
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&at| &self.sections[at])
     }
 
     /// The `[DEFAULT]` section's entries: defaults for every section.
     pub fn defaults(&self) -> &[Entry] {
-        &self.defaults
+        &self.defaults.list
     }
 
     /// `key` in `section`, falling back to `[DEFAULT]` as Python does.
     pub fn get(&self, section: &str, key: &str) -> Option<&Entry> {
         self.section(section)
             .and_then(|s| s.entry(key))
-            .or_else(|| self.defaults.iter().find(|e| e.key == key))
+            .or_else(|| self.defaults.get(key))
     }
 
-    fn entries_mut(&mut self, target: Target) -> &mut Vec<Entry> {
+    fn entries_mut(&mut self, target: Target) -> &mut Entries {
         match target {
             Target::Defaults => &mut self.defaults,
             Target::Section(at) => &mut self.sections[at].entries,
@@ -237,36 +285,21 @@ impl Document {
 
     /// The section `name`, created unless an earlier header (in this file or
     /// an earlier one) introduced it: repeated sections are merged.
-    fn open_section(&mut self, name: &str, file: &str, line: usize) -> Target {
+    fn open_section(&mut self, name: &str, file: &Rc<str>, line: usize) -> Target {
         if name == DEFAULT_SECTION {
             return Target::Defaults;
         }
-        if let Some(at) = self.sections.iter().position(|s| s.name == name) {
+        if let Some(&at) = self.index.get(name) {
             return Target::Section(at);
         }
+        self.index.insert(name.to_string(), self.sections.len());
         self.sections.push(Section {
             name: name.to_string(),
-            file: file.to_string(),
+            file: Rc::clone(file),
             line,
-            entries: Vec::new(),
+            entries: Entries::default(),
         });
         Target::Section(self.sections.len() - 1)
-    }
-
-    /// Store `entry`, replacing an entry with the same key in place (Python's
-    /// dict keeps a key's first position). Returns the entry's index.
-    fn set(&mut self, target: Target, entry: Entry) -> usize {
-        let entries = self.entries_mut(target);
-        match entries.iter().position(|e| e.key == entry.key) {
-            Some(at) => {
-                entries[at] = entry;
-                at
-            }
-            None => {
-                entries.push(entry);
-                entries.len() - 1
-            }
-        }
     }
 
     /// Done with the current option: no later line can add to it, so drop its
@@ -275,7 +308,7 @@ impl Document {
         let (Some(target), Some(at)) = (section, option) else {
             return;
         };
-        let entry = &mut self.entries_mut(target)[at];
+        let entry = &mut self.entries_mut(target).list[at];
         let trimmed = entry.value.trim_end_matches(is_py_space).len();
         entry.value.truncate(trimmed);
         if let Some(dir) = here {
@@ -290,6 +323,23 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Python's `default_section`.
 const DEFAULT_SECTION: &str = "DEFAULT";
 const HERE: &str = "%(here)s";
+
+/// The lines of one file that could not be parsed.
+#[derive(Default)]
+struct BadLines {
+    lines: Vec<(usize, String)>,
+    more: usize,
+}
+
+impl BadLines {
+    fn push(&mut self, lineno: usize, line: &Line) {
+        if self.lines.len() < MAX_LISTED_BAD_LINES {
+            self.lines.push((lineno, line.raw()));
+        } else {
+            self.more += 1;
+        }
+    }
+}
 
 /// Where the current option lives while a file is read.
 #[derive(Debug, Clone, Copy)]
@@ -320,11 +370,14 @@ impl Line {
 }
 
 /// Split into lines the way Python's text files do (universal newlines):
-/// `\n`, `\r\n` and a lone `\r` all end a line.
-fn split_lines(text: &[u8]) -> Vec<Line> {
-    let mut lines = Vec::new();
+/// `\n`, `\r\n` and a lone `\r` all end a line. One line at a time, so a
+/// file of millions of short lines is never held as millions of strings.
+fn split_lines(text: &[u8]) -> impl Iterator<Item = Line> + '_ {
     let mut rest = text;
-    while !rest.is_empty() {
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
         let (content, after) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
             Some(end) => {
                 let terminator = if rest[end..].starts_with(b"\r\n") {
@@ -338,10 +391,9 @@ fn split_lines(text: &[u8]) -> Vec<Line> {
         };
         let mut line = decode(content);
         line.newline = after.is_some();
-        lines.push(line);
         rest = after.unwrap_or_default();
-    }
-    lines
+        Some(line)
+    })
 }
 
 /// Decode lossily, remembering where the replacement characters went so that
@@ -426,7 +478,7 @@ mod tests {
     fn keys(doc: &Document, section: &str) -> Vec<(String, String)> {
         doc.section(section)
             .expect("section exists")
-            .entries
+            .entries()
             .iter()
             .map(|e| (e.key.clone(), e.value.clone()))
             .collect()
@@ -555,6 +607,7 @@ mod tests {
             IniError::Parsing {
                 file: "t.conf".into(),
                 lines: vec![(3, "\tx\n".into())],
+                more: 0,
             }
         );
     }
@@ -638,13 +691,13 @@ mod tests {
         assert_eq!(defaults, [("d", "5"), ("e", "6")]);
 
         let a = doc.section("a").expect("a");
-        assert_eq!((a.file.as_str(), a.line), ("main.conf", 1));
+        assert_eq!((&*a.file, a.line), ("main.conf", 1));
         let b = doc.section("b").expect("b");
-        assert_eq!((b.file.as_str(), b.line), ("inc.conf", 4));
+        assert_eq!((&*b.file, b.line), ("inc.conf", 4));
         let k = a.entry("k").expect("k");
-        assert_eq!((k.file.as_str(), k.line), ("inc.conf", 2));
+        assert_eq!((&*k.file, k.line), ("inc.conf", 2));
         let j = a.entry("j").expect("j");
-        assert_eq!((j.file.as_str(), j.line), ("main.conf", 3));
+        assert_eq!((&*j.file, j.line), ("main.conf", 3));
     }
 
     #[test]
@@ -702,6 +755,20 @@ mod tests {
     }
 
     #[test]
+    fn parsing_errors_beyond_the_first_hundred_are_counted() {
+        let text = format!("[a]\n{}", "bad\n".repeat(MAX_LISTED_BAD_LINES + 5));
+        let err = error(text.as_bytes());
+        let shown = err.to_string();
+        assert_eq!(shown.lines().count(), 1 + MAX_LISTED_BAD_LINES + 1);
+        assert!(shown.contains("\t[line 101]: 'bad\\n'"), "{shown}");
+        assert!(!shown.contains("[line 102]"), "{shown}");
+        assert!(
+            shown.ends_with("\n\t... and 5 more lines that cannot be parsed"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn parsing_error_line_shown_with_python_quotes() {
         let err = error(b"[a]\nk=\"it's\"\nit's\nbad");
         assert_eq!(
@@ -739,9 +806,10 @@ mod tests {
                     (3, "  y\n".into()),
                     (4, " : w\n".into())
                 ],
+                more: 0,
             }
         );
-        assert!(doc.section("a").expect("a").entries.is_empty());
+        assert!(doc.section("a").expect("a").entries().is_empty());
     }
 
     #[test]

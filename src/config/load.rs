@@ -4,13 +4,16 @@
 //!
 //! Every error names the file, the section and the key it is about.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::datatypes::{self as dt, LogTarget};
 use super::environment;
 use super::expand::{self, ExpandError, Names, Value};
+use super::include::Includes;
 use super::ini::{Document, Entry};
+use super::limits::{self, Budget, ReadError, MAX_FILE_BYTES, MAX_PROCESSES};
 use super::model::*;
 use crate::pyrepr::repr;
 
@@ -202,16 +205,20 @@ pub fn load(file: &Path, overrides: &Overrides, host: &Host) -> Result<Config> {
     load_text(file, &text, overrides, host)
 }
 
-/// Read the main config file with Supervisor's two error texts.
+/// Read the main config file with Supervisor's two error texts; a file that
+/// is not a regular one or is too big gets the reason added to the second.
 pub fn read_main_file(file: &Path) -> Result<Vec<u8>> {
-    if !file.exists() {
-        return Err(ConfigError(format!(
-            "could not find config file {}",
-            file.display()
-        )));
-    }
-    std::fs::read(file)
-        .map_err(|_| ConfigError(format!("could not read config file {}", file.display())))
+    limits::read_config_file(file, MAX_FILE_BYTES).map_err(|e| {
+        let shown = file.display();
+        ConfigError(match e {
+            ReadError::Missing => format!("could not find config file {shown}"),
+            ReadError::Io(_) => format!("could not read config file {shown}"),
+            e => format!(
+                "could not read config file {shown}: {}",
+                e.explain(MAX_FILE_BYTES, "give -c the path of a config file")
+            ),
+        })
+    })
 }
 
 /// Build the config from the main file's contents (`file` names it in messages).
@@ -234,7 +241,15 @@ pub fn load_text(file: &Path, text: &[u8], overrides: &Overrides, host: &Host) -
         .map(|(k, v)| (format!("ENV_{k}"), Value::Str(v.clone())))
         .collect();
 
-    read_includes(&mut doc, &here, &here_str, host, &env_names, &mut messages)?;
+    let budget = Budget::default();
+    let includes = Includes {
+        here: &here,
+        here_str: &here_str,
+        host,
+        budget: &budget,
+        read: text.len() as u64,
+    };
+    includes.read(&mut doc, &env_names, &mut messages)?;
 
     if doc.section("supervisord").is_none() {
         return Err(ConfigError(
@@ -246,6 +261,8 @@ pub fn load_text(file: &Path, text: &[u8], overrides: &Overrides, host: &Host) -
         main_file: &display,
         here: &here_str,
         host,
+        budget: &budget,
+        processes: Cell::new(0),
     };
     loader.warn_about_unknowns(&mut messages);
 
@@ -282,115 +299,19 @@ pub fn load_ctl(file: &Path, host: &Host) -> Result<Ctl> {
         .iter()
         .map(|(k, v)| (format!("ENV_{k}"), Value::Str(v.clone())))
         .collect();
+    let budget = Budget::default();
     let loader = Loader {
         doc: &doc,
         main_file: &display,
         here: &here,
         host,
+        budget: &budget,
+        processes: Cell::new(0),
     };
     loader.ctl(&env_names)
 }
 
-/// `[include] files=`: globs relative to the main file's directory, read in
-/// sorted order per pattern, each file's `%(here)s` meaning its own directory.
-fn read_includes(
-    doc: &mut Document,
-    here: &Path,
-    here_str: &str,
-    host: &Host,
-    env_names: &Names,
-    messages: &mut Messages,
-) -> Result<()> {
-    let Some(include) = doc.section("include") else {
-        return Ok(());
-    };
-    let ctx = SectionCtx::new(doc, "include", &include.file);
-    let Some(entry) = ctx.entry("files") else {
-        return Err(ctx.error(
-            None,
-            ".ini file has [include] section, but no files setting",
-        ));
-    };
-    let mut names = env_names.clone();
-    names.insert("here".into(), Value::Str(here_str.to_string()));
-    names.insert("host_node_name".into(), Value::Str(host.node_name.clone()));
-    let files = ctx.expand_entry(entry, &names, "include.files")?;
-    // Only the main file's [include] counts: read the list before any include
-    // can merge more keys into that section.
-    let (entry, ctx_file) = (entry.clone(), include.file.clone());
-    let bad_pattern = |pattern: &str, why: &str| {
-        ConfigError(format!(
-            "invalid include pattern {}: {why} in section 'include' (file: {}, line {}, key 'files')",
-            repr(pattern),
-            repr(&ctx_file),
-            entry.line
-        ))
-    };
-
-    // Hidden names are filtered by `python_visible`: the glob crate's
-    // `require_literal_leading_dot` drops them even for a `.*` pattern, and
-    // panics on a directory entry whose name is not UTF-8.
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
-    };
-    for pattern in files.split_whitespace() {
-        let joined = here.join(pattern).to_string_lossy().into_owned();
-        let mut matches: Vec<PathBuf> = match glob::glob_with(&joined, options) {
-            Ok(paths) => paths
-                .filter_map(|p| p.ok())
-                .filter(|p| python_visible(Path::new(&joined), p))
-                .collect(),
-            Err(e) => return Err(bad_pattern(pattern, e.msg)),
-        };
-        if matches.is_empty() {
-            messages
-                .warnings
-                .push(format!("No file matches via include \"{joined}\""));
-            continue;
-        }
-        // Python sorts the paths as strings ("a-b/x" before "a/x"), not by component.
-        matches.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        for path in matches {
-            let shown = path.to_string_lossy().into_owned();
-            messages
-                .infos
-                .push(format!("Included extra file \"{shown}\" during parsing"));
-            // Like Supervisor, a match that cannot be read (a directory, no
-            // permission) is skipped; a parse error in it is fatal.
-            let Ok(text) = std::fs::read(&path) else {
-                continue;
-            };
-            let dir = path
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            doc.read(&shown, &text, Some(&dir))
-                .map_err(|e| ConfigError(e.to_string()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Python's glob rule for hidden names: a name starting with `.` matches a
-/// wildcard pattern component only if that component starts with `.` too.
-fn python_visible(pattern: &Path, path: &Path) -> bool {
-    let pattern: Vec<_> = pattern.components().collect();
-    path.components().enumerate().all(|(i, part)| {
-        if !part.as_os_str().as_encoded_bytes().starts_with(b".") {
-            return true;
-        }
-        match pattern.get(i).map(|p| p.as_os_str().to_string_lossy()) {
-            Some(p) if !p.contains(['*', '?', '[']) => true,
-            Some(p) => p.starts_with('.'),
-            // Only a recursive `**` yields more components than the pattern has.
-            None => false,
-        }
-    })
-}
-
-fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+pub(super) fn absolute(cwd: &Path, path: &Path) -> PathBuf {
     let joined = cwd.join(path);
     // Lexical normalisation like Python's abspath: drop `.`, resolve `..`.
     let mut out = PathBuf::new();
@@ -422,23 +343,30 @@ fn temp_dir(host: &Host) -> String {
 }
 
 /// One section being read: finds keys (with `[DEFAULT]` fallback) and words errors.
-struct SectionCtx<'a> {
+pub(super) struct SectionCtx<'a> {
     doc: &'a Document,
     name: &'a str,
     file: &'a str,
+    /// What expanded values may still add up to.
+    budget: &'a Budget,
 }
 
 impl<'a> SectionCtx<'a> {
-    fn new(doc: &'a Document, name: &'a str, file: &'a str) -> Self {
-        SectionCtx { doc, name, file }
+    pub(super) fn new(doc: &'a Document, name: &'a str, file: &'a str, budget: &'a Budget) -> Self {
+        SectionCtx {
+            doc,
+            name,
+            file,
+            budget,
+        }
     }
 
-    fn entry(&self, key: &str) -> Option<&'a Entry> {
+    pub(super) fn entry(&self, key: &str) -> Option<&'a Entry> {
         self.doc.get(self.name, key)
     }
 
     /// An error about this section; with the entry, also its file, line and key.
-    fn error(&self, entry: Option<&Entry>, message: &str) -> ConfigError {
+    pub(super) fn error(&self, entry: Option<&Entry>, message: &str) -> ConfigError {
         ConfigError(match entry {
             Some(e) => format!(
                 "{message} in section {} (file: {}, line {}, key {})",
@@ -455,7 +383,12 @@ impl<'a> SectionCtx<'a> {
         })
     }
 
-    fn expand_entry(&self, entry: &Entry, names: &Names, option: &str) -> Result<String> {
+    pub(super) fn expand_entry(
+        &self,
+        entry: &Entry,
+        names: &Names,
+        option: &str,
+    ) -> Result<String> {
         self.expand_text(&entry.value, Some(entry), names, option)
     }
 
@@ -466,8 +399,19 @@ impl<'a> SectionCtx<'a> {
         names: &Names,
         option: &str,
     ) -> Result<String> {
-        expand::expand(text, names).map_err(|e| {
+        let limit = limits::MAX_VALUE_BYTES.min(self.budget.left());
+        let expanded = expand::expand_within(text, names, limit).map_err(|e| {
             let message = match e {
+                ExpandError::TooLong(_) if limit < limits::MAX_VALUE_BYTES => {
+                    limits::budget_exhausted()
+                }
+                ExpandError::TooLong(limit) => format!(
+                    "Format string {} for {} expands to more than {}, the most one value may \
+                     hold; shorten it or the widths of its %(name) fields",
+                    repr(&limits::preview(text)),
+                    repr(option),
+                    limits::size_text(limit as u64)
+                ),
                 ExpandError::UnknownName(name) => format!(
                     "Format string {} for {} contains names ({}) which cannot be expanded. \
                      Available names: {}",
@@ -483,7 +427,19 @@ impl<'a> SectionCtx<'a> {
                 ),
             };
             self.error(entry, &message)
-        })
+        })?;
+        // Within the limit, so there is enough left.
+        self.budget.take(expanded.len());
+        Ok(expanded)
+    }
+
+    /// Count `bytes` more of this section's values against the budget.
+    fn charge(&self, bytes: usize) -> Result<()> {
+        if self.budget.take(bytes) {
+            Ok(())
+        } else {
+            Err(self.error(None, &limits::budget_exhausted()))
+        }
     }
 
     /// The expanded value of `key`, or of `default` when the key is absent.
@@ -554,6 +510,9 @@ struct Loader<'a> {
     main_file: &'a str,
     here: &'a str,
     host: &'a Host,
+    budget: &'a Budget,
+    /// Processes built so far, against [`MAX_PROCESSES`].
+    processes: Cell<usize>,
 }
 
 impl<'a> Loader<'a> {
@@ -561,9 +520,9 @@ impl<'a> Loader<'a> {
         let file = self
             .doc
             .section(name)
-            .map(|s| s.file.as_str())
+            .map(|s| &*s.file)
             .unwrap_or(self.main_file);
-        SectionCtx::new(self.doc, name, file)
+        SectionCtx::new(self.doc, name, file, self.budget)
     }
 
     fn with_here(&self, names: &Names) -> Names {
@@ -574,7 +533,17 @@ impl<'a> Loader<'a> {
 
     /// Unknown sections and keys are ignored, as in Supervisor, but said out
     /// loud: `autorestrat=true` silently doing nothing is a classic outage.
+    /// The first [`limits::MAX_UNKNOWN_WARNINGS`] are listed, the rest counted.
     fn warn_about_unknowns(&self, messages: &mut Messages) {
+        let (mut listed, mut unlisted) = (0usize, 0usize);
+        let mut warn = |messages: &mut Messages, text: &dyn Fn() -> String| {
+            if listed < limits::MAX_UNKNOWN_WARNINGS {
+                messages.warnings.push(text());
+                listed += 1;
+            } else {
+                unlisted += 1;
+            }
+        };
         for section in self.doc.sections() {
             let name = section.name.as_str();
             let known: Vec<&str> = match section_kind(name) {
@@ -590,30 +559,39 @@ impl<'a> Loader<'a> {
                 // Every key of an rpcinterface section is handed to its factory.
                 Some(SectionKind::RpcInterface) => continue,
                 None => {
-                    messages.warnings.push(format!(
-                        "Section [{name}] (file: {}, line {}) is not a section supervisord \
-                         knows{}; it is ignored",
-                        repr(&section.file),
-                        section.line,
-                        suggest_section(name)
-                    ));
+                    warn(messages, &|| {
+                        format!(
+                            "Section [{name}] (file: {}, line {}) is not a section supervisord \
+                             knows{}; it is ignored",
+                            repr(&section.file),
+                            section.line,
+                            suggest_section(name)
+                        )
+                    });
                     continue;
                 }
             };
-            for entry in &section.entries {
+            for entry in section.entries() {
                 if !known.contains(&entry.key.as_str()) {
-                    let hint = closest(&entry.key, &known)
-                        .map(|k| format!("; did you mean '{k}'?"))
-                        .unwrap_or_default();
-                    messages.warnings.push(format!(
-                        "Unknown key '{}' in section [{name}] (file: {}, line {}) is \
-                         ignored{hint}",
-                        entry.key,
-                        repr(&entry.file),
-                        entry.line
-                    ));
+                    warn(messages, &|| {
+                        let hint = closest(&entry.key, &known)
+                            .map(|k| format!("; did you mean '{k}'?"))
+                            .unwrap_or_default();
+                        format!(
+                            "Unknown key '{}' in section [{name}] (file: {}, line {}) is \
+                             ignored{hint}",
+                            entry.key,
+                            repr(&entry.file),
+                            entry.line
+                        )
+                    });
                 }
             }
+        }
+        if unlisted > 0 {
+            messages.warnings.push(format!(
+                "... and {unlisted} more unknown sections or keys, not listed"
+            ));
         }
     }
 
@@ -633,7 +611,9 @@ impl<'a> Loader<'a> {
         let umask = s.typed("umask", "022", &names, dt::octal)?;
         let logfile = s.typed("logfile", "supervisord.log", &names, dt::existing_dirpath)?;
         let logfile_maxbytes = s.typed("logfile_maxbytes", "50MB", &names, dt::byte_size)?;
-        let logfile_backups = s.typed("logfile_backups", "10", &names, dt::integer)?;
+        let logfile_backups = s.typed("logfile_backups", "10", &names, |v| {
+            dt::integer(v).and_then(limits::logfile_backups)
+        })?;
         let loglevel = s.typed("loglevel", "info", &names, dt::log_level)?;
         let pidfile = s.typed("pidfile", "supervisord.pid", &names, dt::existing_dirpath)?;
         let identifier = s.string("identifier", "supervisor", &names)?;
@@ -660,6 +640,9 @@ impl<'a> Loader<'a> {
             }
             None => Vec::new(),
         };
+        // With its copy gone, `env_names` owns its shared layer again and the
+        // pairs go there, not into the layer every later copy would clone.
+        drop(names);
         for (k, v) in &environment {
             env_names.insert(format!("ENV_{k}"), Value::Str(v.clone()));
         }
@@ -682,7 +665,11 @@ impl<'a> Loader<'a> {
         Ok(Supervisord {
             logfile,
             logfile_maxbytes: o.logfile_maxbytes.unwrap_or(logfile_maxbytes),
-            logfile_backups: o.logfile_backups.unwrap_or(logfile_backups),
+            logfile_backups: match o.logfile_backups {
+                Some(n) => limits::logfile_backups(n)
+                    .map_err(|m| ConfigError(format!("invalid value for -z '{n}': {m}")))?,
+                None => logfile_backups,
+            },
             loglevel: o.loglevel.unwrap_or(loglevel),
             pidfile: absolute(&self.host.cwd, &o.pidfile.clone().unwrap_or(pidfile)),
             umask: o.umask.unwrap_or(umask),
@@ -733,7 +720,7 @@ impl<'a> Loader<'a> {
                 continue;
             }
             let mut options = Vec::new();
-            for e in &section.entries {
+            for e in section.entries() {
                 if e.key != RPC_FACTORY_KEY {
                     let v = s.expand_entry(e, env_names, &format!("{}.{}", section.name, e.key))?;
                     options.push((e.key.clone(), v));
@@ -755,7 +742,7 @@ impl<'a> Loader<'a> {
     ) -> Result<Vec<ProcessGroup>> {
         let group_names = self.with_here(env_names);
         let sections = self.doc.sections();
-        let has = |name: &str| sections.iter().any(|s| s.name == name);
+        let has = |name: &str| self.doc.section(name).is_some();
         let mut groups = Vec::new();
         // Which [group:x] claimed each program section, to refuse a second claim.
         let mut claimed: HashMap<String, String> = HashMap::new();
@@ -873,24 +860,27 @@ impl<'a> Loader<'a> {
                     ),
                 ));
             }
-            let mut events: Vec<String> = Vec::new();
-            for event in dt::list_of_strings(&s.string("events", "", &group_names)?) {
-                let event = event.to_uppercase();
-                if !events.contains(&event) {
-                    events.push(event);
-                }
-            }
-            if events.is_empty() {
+            let listed = dt::list_of_strings(&s.string("events", "", &group_names)?);
+            if listed.is_empty() {
                 return Err(s.error(
                     s.entry("events"),
                     &format!("[{}] section requires an \"events\" line", section.name),
                 ));
             }
-            if let Some(bad) = events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
-                return Err(s.error(
-                    s.entry("events"),
-                    &format!("Unknown event type {bad} in [{}] events", section.name),
-                ));
+            // Every name is checked before duplicates collapse, so the list
+            // kept is at most the known types, however long the line.
+            let mut events: Vec<String> = Vec::new();
+            for event in listed {
+                let event = event.to_uppercase();
+                if !EVENT_TYPES.contains(&event.as_str()) {
+                    return Err(s.error(
+                        s.entry("events"),
+                        &format!("Unknown event type {event} in [{}] events", section.name),
+                    ));
+                }
+                if !events.contains(&event) {
+                    events.push(event);
+                }
             }
             if s.typed("redirect_stderr", "false", &group_names, dt::boolean)? {
                 return Err(s.error(
@@ -1045,9 +1035,25 @@ impl<'a> Loader<'a> {
             ));
         };
 
-        let mut processes = Vec::new();
-        let last = numprocs_start.saturating_add(numprocs.max(0));
-        for process_num in numprocs_start..last {
+        // Checked before anything is built: numprocs is capped, and the
+        // process numbers must not overflow.
+        let numbers = limits::process_numbers(numprocs, numprocs_start)
+            .map_err(|(key, m)| s.error(s.entry(key), &m))?;
+        let count = numbers.map_or(0, |(first, last)| last.abs_diff(first) as usize + 1);
+        let total = self.processes.get() + count;
+        if total > MAX_PROCESSES {
+            return Err(s.error(
+                s.entry("numprocs"),
+                &format!(
+                    "the configuration defines more than {MAX_PROCESSES} processes in all, the \
+                     most one supervisord may run; lower numprocs or split the programs \
+                     between several supervisords"
+                ),
+            ));
+        }
+        self.processes.set(total);
+        let mut processes = Vec::with_capacity(count);
+        for process_num in numbers.into_iter().flat_map(|(first, last)| first..=last) {
             let mut names = names.clone();
             names.insert("process_num".into(), Value::Int(process_num));
             names.insert("numprocs".into(), Value::Int(numprocs));
@@ -1078,12 +1084,10 @@ impl<'a> Loader<'a> {
                     }
                     None => LogTarget::Auto,
                 };
-                let backups = s.typed(
-                    &format!("{channel}_logfile_backups"),
-                    "10",
-                    &names,
-                    dt::integer,
-                )?;
+                let backups =
+                    s.typed(&format!("{channel}_logfile_backups"), "10", &names, |v| {
+                        dt::integer(v).and_then(limits::logfile_backups)
+                    })?;
                 let maxbytes = s.typed(
                     &format!("{channel}_logfile_maxbytes"),
                     "50MB",
@@ -1130,13 +1134,9 @@ impl<'a> Loader<'a> {
             }
             let command = s.expand_entry(command_entry, &names, &format!("{section}.command"))?;
 
-            let mut environment = supervisord.environment.clone();
-            for (k, v) in own_env {
-                match environment.iter_mut().find(|(key, _)| *key == k) {
-                    Some(pair) => pair.1 = v,
-                    None => environment.push((k, v)),
-                }
-            }
+            let environment = environment::merge(&supervisord.environment, own_env);
+            // The inherited environment is copied into every process: count it.
+            s.charge(environment.iter().map(|(k, v)| k.len() + v.len() + 2).sum())?;
             processes.push(Process {
                 name,
                 group: group.to_string(),
@@ -1264,19 +1264,21 @@ fn refuse_name_collisions(doc: &Document, groups: &[ProcessGroup]) -> Result<()>
         if let Some(first) = seen.insert(group.name.as_str(), group) {
             let file = doc
                 .section(&group.section)
-                .map(|s| s.file.as_str())
+                .map(|s| &*s.file)
                 .unwrap_or_default();
             // Worded like every other error: the usual section/file suffix.
-            return Err(SectionCtx::new(doc, &group.section, file).error(
-                None,
-                &format!(
-                    "[{}] and [{}] both define a process group named {}, and Supervisor \
+            return Err(
+                SectionCtx::new(doc, &group.section, file, &Budget::default()).error(
+                    None,
+                    &format!(
+                        "[{}] and [{}] both define a process group named {}, and Supervisor \
                      would silently drop one of them; rename one",
-                    first.section,
-                    group.section,
-                    repr(&group.name)
+                        first.section,
+                        group.section,
+                        repr(&group.name)
+                    ),
                 ),
-            ));
+            );
         }
     }
     Ok(())
@@ -1343,6 +1345,9 @@ fn suggest_section(name: &str) -> String {
 fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
+        // Two edits change the length by at most two characters (8 bytes):
+        // a long word is skipped without the quadratic comparison.
+        .filter(|k| word.len() <= k.len() + 8)
         .map(|k| (edit_distance(word, k), *k))
         .filter(|&(d, _)| d <= 2)
         .min()

@@ -2326,6 +2326,69 @@ x=1
     assert!(!config.supervisord.nodaemon);
 }
 
+#[test]
+fn unknown_keys_past_the_first_hundred_are_counted_not_listed() {
+    let fx = Fx::new();
+    let keys: String = (0..150).map(|i| format!("unknown{i}=1\n")).collect();
+    let config = fx.ok(&format!("[supervisord]\n{keys}[nosuch]\n"));
+    let w = &config.messages.warnings;
+    assert_eq!(w.len(), limits::MAX_UNKNOWN_WARNINGS + 1, "{w:?}");
+    assert!(w[99].contains("'unknown99'"), "{}", w[99]);
+    assert_eq!(
+        w[100],
+        "... and 51 more unknown sections or keys, not listed"
+    );
+}
+
+#[test]
+fn command_line_logfile_backups_beyond_the_limit_is_an_error() {
+    let fx = Fx::new();
+    let overrides = Overrides {
+        logfile_backups: Some(limits::MAX_LOGFILE_BACKUPS + 1),
+        ..Overrides::default()
+    };
+    let err = fx.load_with("[supervisord]\n", &overrides).unwrap_err().0;
+    assert_eq!(
+        err,
+        "invalid value for -z '10001': 10001 is more than 10000, the most backups a log may \
+         keep; lower it"
+    );
+    let overrides = Overrides {
+        logfile_backups: Some(limits::MAX_LOGFILE_BACKUPS),
+        ..Overrides::default()
+    };
+    let config = fx.load_with("[supervisord]\n", &overrides).unwrap();
+    assert_eq!(
+        config.supervisord.logfile_backups,
+        limits::MAX_LOGFILE_BACKUPS
+    );
+}
+
+#[test]
+fn processes_beyond_the_total_limit_are_an_error() {
+    let fx = Fx::new();
+    // Ten programs of 10,000 copies are the most; one more process is too many.
+    let mut text = String::from("[supervisord]\n");
+    for i in 0..11 {
+        let n = if i < 10 { 10_000 } else { 1 };
+        text.push_str(&format!(
+            "[program:p{i}]\ncommand=x\nnumprocs={n}\nprocess_name=%(process_num)d\n"
+        ));
+    }
+    let err = fx.err(&text);
+    assert!(
+        err.starts_with(
+            "the configuration defines more than 100000 processes in all, the most one \
+             supervisord may run"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&fx.at("program:p10", 44, "numprocs")),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Parse-time messages (§6)
 // ---------------------------------------------------------------------------

@@ -6,10 +6,13 @@ pub mod command;
 pub mod datatypes;
 pub mod environment;
 pub mod expand;
+mod include;
 pub mod ini;
+pub mod limits;
 pub mod load;
 pub mod locate;
 pub mod model;
+mod names;
 
 pub use load::{load, load_ctl, ConfigError, Host, Overrides};
 pub use model::*;
