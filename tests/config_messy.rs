@@ -132,6 +132,7 @@ fn defaults(name: &str, group: &str, section: &str, command: &str) -> Process {
         environment: vec![],
         serverurl: None,
         console: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 
@@ -234,6 +235,8 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
             environment: global_env.clone(),
             identifier: "supervisor".into(),
             console: Default::default(),
+            exit_when_done: false,
+            shutdown_timeout: None,
         },
         unix_servers: vec![UnixHttpServer {
             section: "unix_http_server".into(),

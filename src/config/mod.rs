@@ -8,6 +8,7 @@ pub mod environment;
 pub mod expand;
 mod include;
 pub mod ini;
+pub mod lifecycle;
 pub mod limits;
 pub mod load;
 pub mod locate;

@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 
 pub use super::datatypes::{AutoRestart, LogLevel, LogTarget, User};
+pub use super::lifecycle::{
+    Backoff, CheckTarget, Condition, Dependency, HealthCheck, RestartPolicy,
+};
 
 /// Everything `supervisord` needs from its config file and command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,12 @@ pub struct Supervisord {
     pub identifier: String,
     /// Defaults for every program's console options (our extension).
     pub console: Console,
+    /// `exit_when_done`: exit once no process runs or will start again
+    /// (our extension).
+    pub exit_when_done: bool,
+    /// `shutdown_timeout`: from the first stop request, gone within this
+    /// long, SIGKILLing whatever is left before it runs out (our extension).
+    pub shutdown_timeout: Option<std::time::Duration>,
 }
 
 /// How output sent to supervisord's own stdout/stderr is written (our
@@ -194,6 +203,21 @@ pub struct Process {
     pub serverurl: Option<String>,
     /// Console options, from the program or else from `[supervisord]`.
     pub console: Console,
+    /// The container lifecycle keys (our extension).
+    pub lifecycle: Lifecycle,
+}
+
+/// A process's container lifecycle options (`config/lifecycle.rs`); the
+/// defaults are Supervisor's behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// `essential`: when it ends for good, everything stops and supervisord
+    /// exits with its status.
+    pub essential: bool,
+    pub depends_on: Vec<Dependency>,
+    pub healthcheck: Option<HealthCheck>,
+    pub restart_when_unhealthy: bool,
+    pub restart: RestartPolicy,
 }
 
 impl Process {

@@ -334,6 +334,8 @@ mod tests {
             environment: Vec::new(),
             identifier: "supervisor".into(),
             console: Default::default(),
+            exit_when_done: false,
+            shutdown_timeout: None,
         }
     }
 

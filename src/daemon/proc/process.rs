@@ -601,6 +601,7 @@ mod tests {
             environment: Vec::new(),
             serverurl: None,
             console: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -211,6 +211,7 @@ fn default_process(name: &str, section: &str, command: &str) -> Process {
         environment: vec![],
         serverurl: None,
         console: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 
@@ -243,6 +244,8 @@ fn supervisord_minimal_section_gets_every_default() {
             environment: vec![],
             identifier: "supervisor".into(),
             console: Default::default(),
+            exit_when_done: false,
+            shutdown_timeout: None,
         }
     );
     assert_eq!(config.file, fx.main());
@@ -307,6 +310,8 @@ console_timestamps=1
                 prefix: true,
                 timestamps: true,
             },
+            exit_when_done: false,
+            shutdown_timeout: None,
         }
     );
 }
@@ -681,6 +686,7 @@ console_prefix=true
             prefix: true,
             timestamps: false,
         },
+        lifecycle: Default::default(),
     };
     assert_eq!(
         config.groups,
@@ -1026,6 +1032,8 @@ identifier=file
             environment: vec![],
             identifier: "cli".into(),
             console: Console::default(),
+            exit_when_done: false,
+            shutdown_timeout: None,
         }
     );
 }
