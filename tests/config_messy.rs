@@ -7,9 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use supervisord::config::{
-    load, AutoRestart, Config, Credentials, GroupKind, Host, InetHttpServer, ListenerPool,
-    LogLevel, LogTarget, MainLog, Overrides, Process, ProcessGroup, RpcInterface, Stream,
-    Supervisord, UnixHttpServer,
+    load, AutoRestart, Config, Credentials, EventType, GroupKind, Host, InetHttpServer,
+    ListenerPool, LogLevel, LogTarget, MainLog, Overrides, Process, ProcessGroup, RpcInterface,
+    Stream, Supervisord, UnixHttpServer,
 };
 
 const MAIN: &str = r#"; 这是主配置文件 —— 注释可以用中文写
@@ -265,7 +265,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
                 section: "eventlistener:alerts".into(),
                 priority: -1,
                 kind: GroupKind::EventListenerPool(ListenerPool {
-                    events: vec!["PROCESS_STATE_EXITED".into(), "PROCESS_STATE_FATAL".into()],
+                    events: vec![EventType::ProcessStateExited, EventType::ProcessStateFatal],
                     buffer_size: 20,
                 }),
                 processes: vec![alerts],

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod datatypes;
 pub mod environment;
+pub mod event_type;
 pub mod expand;
 mod include;
 pub mod ini;
@@ -15,6 +16,7 @@ pub mod locate;
 pub mod model;
 mod names;
 
+pub use event_type::EventType;
 pub use load::{load, load_ctl, ConfigError, Host, Overrides};
 pub use model::*;
 

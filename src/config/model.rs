@@ -156,8 +156,8 @@ pub enum GroupKind {
 /// Options of an `[eventlistener:x]` pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerPool {
-    /// Upper-case event type names, duplicates removed, in the order written.
-    pub events: Vec<String>,
+    /// The event types subscribed to, duplicates removed, in the order written.
+    pub events: Vec<super::EventType>,
     pub buffer_size: i64,
 }
 

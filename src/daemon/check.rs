@@ -18,7 +18,8 @@ pub fn report(config: &Config, host: &Host) -> i32 {
         let what = match &group.kind {
             GroupKind::Programs => "group".to_string(),
             GroupKind::EventListenerPool(pool) => {
-                format!("eventlistener pool (events {})", pool.events.join(","))
+                let names: Vec<&str> = pool.events.iter().map(|e| e.name()).collect();
+                format!("eventlistener pool (events {})", names.join(","))
             }
         };
         let _ = writeln!(out, "{what} {} [priority {}]", group.name, group.priority);

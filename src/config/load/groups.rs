@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::ini::Section;
 use crate::config::lifecycle;
+use crate::config::EventType;
 
 /// What every section's processes are built from.
 #[derive(Clone, Copy)]
@@ -223,17 +224,17 @@ impl<'a> Loader<'a> {
         }
         // Every name is checked before duplicates collapse, so the list
         // kept is at most the known types, however long the line.
-        let mut events: Vec<String> = Vec::new();
+        let mut events: Vec<EventType> = Vec::new();
         for event in listed {
             let event = event.to_uppercase();
-            if !EVENT_TYPES.contains(&event.as_str()) {
+            let Some(known) = EventType::parse(&event) else {
                 return Err(s.error(
                     s.entry("events"),
                     &format!("Unknown event type {event} in [{}] events", section.name),
                 ));
-            }
-            if !events.contains(&event) {
-                events.push(event);
+            };
+            if !events.contains(&known) {
+                events.push(known);
             }
         }
         if s.typed("redirect_stderr", "false", &group_names, dt::boolean)? {

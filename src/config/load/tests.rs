@@ -5,6 +5,7 @@
 //! loader's output. Where the loader deliberately differs from Supervisor
 //! (error suffixes on every section, refused collisions, …) the test says so.
 
+use crate::config::EventType;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -813,7 +814,7 @@ fn eventlistener_minimal_section_gets_pool_defaults() {
             section: "eventlistener:l".into(),
             priority: -1,
             kind: GroupKind::EventListenerPool(ListenerPool {
-                events: vec!["TICK_5".into()],
+                events: vec![EventType::parse("TICK_5").unwrap()],
                 buffer_size: 10,
             }),
             // The process keeps the program default priority; the pool's is -1.
@@ -833,7 +834,10 @@ events=process_state_exited, PROCESS_STATE_EXITED,Tick_60,process_state_exited
     assert_eq!(
         config.groups[0].kind,
         GroupKind::EventListenerPool(ListenerPool {
-            events: vec!["PROCESS_STATE_EXITED".into(), "TICK_60".into()],
+            events: vec![
+                EventType::parse("PROCESS_STATE_EXITED").unwrap(),
+                EventType::parse("TICK_60").unwrap()
+            ],
             buffer_size: 10,
         })
     );
@@ -857,7 +861,7 @@ stdout_events_enabled=true
     assert_eq!(
         pool.kind,
         GroupKind::EventListenerPool(ListenerPool {
-            events: vec!["EVENT".into()],
+            events: vec![EventType::parse("EVENT").unwrap()],
             buffer_size: 20,
         })
     );
@@ -1326,7 +1330,7 @@ buffer_size=%(ENV_NUM)s
     assert_eq!(
         group(&config, "l").kind,
         GroupKind::EventListenerPool(ListenerPool {
-            events: vec!["TICK_5".into()],
+            events: vec![EventType::parse("TICK_5").unwrap()],
             buffer_size: 7,
         })
     );

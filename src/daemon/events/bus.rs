@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::listener::{Listener, ListenerState};
 use super::pool::{next_serial, Pool};
 use super::{envelope, subscribes, Event};
+use crate::config::EventType;
 use crate::config::{self, GroupKind, LogLevel};
 use crate::daemon::proc::status::Now;
 use crate::daemon::proc::table::{GroupId, Key};
@@ -89,22 +90,22 @@ impl Bus {
 
     /// Whether any pool would take an event of type `name` (so that costly
     /// payloads are only built when someone listens).
-    pub fn wants(&self, name: &str) -> bool {
+    pub fn wants(&self, kind: EventType) -> bool {
         self.members
             .iter()
-            .any(|m| subscribes(&m.pool.subscriptions, name))
+            .any(|m| subscribes(&m.pool.subscriptions, kind))
     }
 
     /// Offer an event to every subscribed pool. It gets the next serial
     /// only if some pool takes it.
     pub fn publish(&mut self, event: Event, logs: &mut Logs) {
-        if !self.wants(event.name) {
+        if !self.wants(event.kind) {
             return;
         }
         let serial = next_serial(&mut self.last_serial);
         let event = Rc::new(event);
         for member in &mut self.members {
-            if subscribes(&member.pool.subscriptions, event.name) {
+            if subscribes(&member.pool.subscriptions, event.kind) {
                 member.pool.accept(event.clone(), serial, logs);
             }
         }
@@ -218,7 +219,7 @@ impl Bus {
     fn arm_ticks(&mut self, wall: SystemTime) {
         let now = epoch_secs(wall);
         for (i, period) in TICK_PERIODS.into_iter().enumerate() {
-            let wanted = self.wants(Event::tick(period, 0).name);
+            let wanted = self.wants(Event::tick(period, 0).kind);
             self.tick_slices[i] = match (wanted, self.tick_slices[i]) {
                 (false, _) => None,
                 (true, Some(slice)) => Some(slice),

@@ -10,40 +10,22 @@ mod pool;
 pub use bus::Bus;
 pub use listener::ListenerState;
 
+use crate::config::EventType;
 use crate::daemon::log::Channel;
 use crate::daemon::proc::process::StateChange;
 use crate::pyrepr::output_text;
 
-/// One event: its concrete type name and its payload text.
+/// One event: its concrete type and its payload text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    pub name: &'static str,
+    pub kind: EventType,
     pub payload: String,
 }
 
-/// The abstract parent of a concrete event type (`EVENT` is everyone's
-/// root and is not listed). REMOTE_COMMUNICATION has none.
-fn parent(name: &str) -> Option<&'static str> {
-    const PARENTS: &[&str] = &[
-        "PROCESS_STATE",
-        "PROCESS_LOG",
-        "PROCESS_COMMUNICATION",
-        "SUPERVISOR_STATE_CHANGE",
-        "TICK",
-        "PROCESS_GROUP",
-    ];
-    PARENTS.iter().copied().find(|p| {
-        name.strip_prefix(p)
-            .is_some_and(|rest| rest.starts_with('_'))
-    })
-}
-
-/// Whether a pool subscribed to `subscriptions` (upper-case names from
-/// `events=`) receives events of the concrete type `name`.
-pub fn subscribes(subscriptions: &[String], name: &str) -> bool {
-    subscriptions
-        .iter()
-        .any(|s| s == "EVENT" || s == name || Some(s.as_str()) == parent(name))
+/// Whether a pool subscribed to `subscriptions` receives events of type
+/// `kind`: the type itself or one of its ancestors (events.md §5).
+pub fn subscribes(subscriptions: &[EventType], kind: EventType) -> bool {
+    subscriptions.iter().any(|s| s.covers(kind))
 }
 
 impl Event {
@@ -66,24 +48,24 @@ impl Event {
             State::Starting | State::Backoff => format!("{head} tries:{}", change.tries),
             State::Fatal | State::Unknown => head,
         };
-        let name = match change.to {
-            State::Stopped => "PROCESS_STATE_STOPPED",
-            State::Starting => "PROCESS_STATE_STARTING",
-            State::Running => "PROCESS_STATE_RUNNING",
-            State::Backoff => "PROCESS_STATE_BACKOFF",
-            State::Stopping => "PROCESS_STATE_STOPPING",
-            State::Exited => "PROCESS_STATE_EXITED",
-            State::Fatal => "PROCESS_STATE_FATAL",
-            State::Unknown => "PROCESS_STATE_UNKNOWN",
+        let kind = match change.to {
+            State::Stopped => EventType::ProcessStateStopped,
+            State::Starting => EventType::ProcessStateStarting,
+            State::Running => EventType::ProcessStateRunning,
+            State::Backoff => EventType::ProcessStateBackoff,
+            State::Stopping => EventType::ProcessStateStopping,
+            State::Exited => EventType::ProcessStateExited,
+            State::Fatal => EventType::ProcessStateFatal,
+            State::Unknown => EventType::ProcessStateUnknown,
         };
-        Event { name, payload }
+        Event { kind, payload }
     }
 
     /// The type of a chunk of output on `channel`.
-    pub fn process_log_name(channel: Channel) -> &'static str {
+    pub fn process_log_kind(channel: Channel) -> EventType {
         match channel {
-            Channel::Stdout => "PROCESS_LOG_STDOUT",
-            Channel::Stderr => "PROCESS_LOG_STDERR",
+            Channel::Stdout => EventType::ProcessLogStdout,
+            Channel::Stderr => EventType::ProcessLogStderr,
         }
     }
 
@@ -95,9 +77,8 @@ impl Event {
         pid: i32,
         data: &[u8],
     ) -> Event {
-        let name = Self::process_log_name(channel);
         Event {
-            name,
+            kind: Self::process_log_kind(channel),
             payload: format!(
                 "processname:{process} groupname:{group} pid:{pid} channel:{channel}\n{}",
                 text(data)
@@ -113,12 +94,12 @@ impl Event {
         pid: i32,
         data: &[u8],
     ) -> Event {
-        let name = match channel {
-            Channel::Stdout => "PROCESS_COMMUNICATION_STDOUT",
-            Channel::Stderr => "PROCESS_COMMUNICATION_STDERR",
+        let kind = match channel {
+            Channel::Stdout => EventType::ProcessCommunicationStdout,
+            Channel::Stderr => EventType::ProcessCommunicationStderr,
         };
         Event {
-            name,
+            kind,
             payload: format!(
                 "processname:{process} groupname:{group} pid:{pid}\n{}",
                 text(data)
@@ -129,48 +110,48 @@ impl Event {
     /// `supervisor.sendRemoteCommEvent(type, data)`.
     pub fn remote_communication(kind: &str, data: &str) -> Event {
         Event {
-            name: "REMOTE_COMMUNICATION",
+            kind: EventType::RemoteCommunication,
             payload: format!("type:{kind}\n{data}"),
         }
     }
 
     pub fn supervisor_running() -> Event {
         Event {
-            name: "SUPERVISOR_STATE_CHANGE_RUNNING",
+            kind: EventType::SupervisorStateChangeRunning,
             payload: String::new(),
         }
     }
 
     pub fn supervisor_stopping() -> Event {
         Event {
-            name: "SUPERVISOR_STATE_CHANGE_STOPPING",
+            kind: EventType::SupervisorStateChangeStopping,
             payload: String::new(),
         }
     }
 
     /// The wall clock entered the slice of `period` seconds starting at `when`.
     pub fn tick(period: u64, when: u64) -> Event {
-        let name = match period {
-            5 => "TICK_5",
-            60 => "TICK_60",
-            _ => "TICK_3600",
+        let kind = match period {
+            5 => EventType::Tick5,
+            60 => EventType::Tick60,
+            _ => EventType::Tick3600,
         };
         Event {
-            name,
+            kind,
             payload: format!("when:{when}"),
         }
     }
 
     pub fn group_added(group: &str) -> Event {
         Event {
-            name: "PROCESS_GROUP_ADDED",
+            kind: EventType::ProcessGroupAdded,
             payload: format!("groupname:{group}\n"),
         }
     }
 
     pub fn group_removed(group: &str) -> Event {
         Event {
-            name: "PROCESS_GROUP_REMOVED",
+            kind: EventType::ProcessGroupRemoved,
             payload: format!("groupname:{group}\n"),
         }
     }
@@ -189,7 +170,7 @@ pub fn envelope(server: &str, serial: u64, pool: &str, poolserial: u64, event: &
     let header = format!(
         "ver:3.0 server:{server} serial:{serial} pool:{pool} poolserial:{poolserial} \
          eventname:{} len:{}\n",
-        event.name,
+        event.kind.name(),
         event.payload.len()
     );
     let mut bytes = header.into_bytes();
@@ -263,7 +244,7 @@ mod tests {
         ];
         for (change, name, payload) in cases {
             let event = Event::process_state(&change, "p", "g");
-            assert_eq!((event.name, event.payload.as_str()), (name, payload));
+            assert_eq!((event.kind.name(), event.payload.as_str()), (name, payload));
         }
     }
 
@@ -296,7 +277,11 @@ mod tests {
 
     #[test]
     fn subscriptions_match_the_type_and_its_ancestors_only() {
-        let subs = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let subs = |names: &[&str]| -> Vec<EventType> {
+            names.iter().map(|s| EventType::parse(s).unwrap()).collect()
+        };
+        let subscribes =
+            |subs: &[EventType], name: &str| subscribes(subs, EventType::parse(name).unwrap());
         assert!(subscribes(&subs(&["EVENT"]), "TICK_5"));
         assert!(subscribes(&subs(&["TICK"]), "TICK_3600"));
         assert!(subscribes(
@@ -332,7 +317,7 @@ mod tests {
         assert_eq!(Event::group_added("web").payload, "groupname:web\n");
         assert_eq!(Event::group_removed("web").payload, "groupname:web\n");
         assert_eq!(Event::tick(60, 1795236540).payload, "when:1795236540");
-        assert_eq!(Event::tick(60, 0).name, "TICK_60");
+        assert_eq!(Event::tick(60, 0).kind.name(), "TICK_60");
         assert_eq!(
             Event::remote_communication("alert", "x y").payload,
             "type:alert\nx y"

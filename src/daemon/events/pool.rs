@@ -30,8 +30,8 @@ pub fn next_serial(last: &mut Option<u64>) -> u64 {
 #[derive(Debug)]
 pub struct Pool {
     pub name: String,
-    /// Upper-case `events=` names.
-    pub subscriptions: Vec<String>,
+    /// The `events=` types.
+    pub subscriptions: Vec<crate::config::EventType>,
     capacity: usize,
     buffer: VecDeque<Queued>,
     last_poolserial: Option<u64>,
@@ -40,7 +40,7 @@ pub struct Pool {
 type Logs = Vec<(LogLevel, String)>;
 
 impl Pool {
-    pub fn new(name: &str, subscriptions: Vec<String>, capacity: usize) -> Pool {
+    pub fn new(name: &str, subscriptions: Vec<crate::config::EventType>, capacity: usize) -> Pool {
         Pool {
             name: name.to_string(),
             subscriptions,
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn overflow_drops_the_oldest_and_says_so() {
-        let mut pool = Pool::new("p", vec!["EVENT".into()], 2);
+        let mut pool = Pool::new("p", vec![crate::config::EventType::Event], 2);
         let mut logs = Vec::new();
         for serial in 0..3 {
             pool.accept(event(), serial, &mut logs);
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn requeue_goes_to_the_head_and_may_push_out_the_oldest() {
-        let mut pool = Pool::new("p", vec!["EVENT".into()], 2);
+        let mut pool = Pool::new("p", vec![crate::config::EventType::Event], 2);
         let mut logs = Vec::new();
         pool.accept(event(), 0, &mut logs);
         let first = pool.take().unwrap();
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn pool_serials_count_from_zero_per_pool_and_survive_requeue() {
-        let mut pool = Pool::new("p", vec!["EVENT".into()], 10);
+        let mut pool = Pool::new("p", vec![crate::config::EventType::Event], 10);
         let mut logs = Vec::new();
         pool.accept(event(), 5, &mut logs);
         pool.accept(event(), 9, &mut logs);

@@ -36,8 +36,8 @@ impl Daemon {
             let event = match &emitted.what {
                 Produced::Log(data) => {
                     // A chunk is only copied into a payload if someone listens.
-                    let name = Event::process_log_name(emitted.channel);
-                    self.bus.wants(name).then(|| {
+                    let kind = Event::process_log_kind(emitted.channel);
+                    self.bus.wants(kind).then(|| {
                         Event::process_log(emitted.channel, process, group, emitted.pid, data)
                     })
                 }
