@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use supervisord::config::{
     load, AutoRestart, Config, Credentials, EventType, GroupKind, Host, InetHttpServer,
-    ListenerPool, LogLevel, LogTarget, MainLog, Overrides, Process, ProcessGroup, RpcInterface,
-    Stream, Supervisord, UnixHttpServer,
+    ListenerPool, LogLevel, LogTarget, MainLogTarget, Overrides, ProcessConfig, ProcessGroup,
+    RpcInterface, Stream, Supervisord, UnixHttpServer,
 };
 
 const MAIN: &str = r#"; 这是主配置文件 —— 注释可以用中文写
@@ -107,8 +107,8 @@ fn stream(logfile: LogTarget) -> Stream {
 }
 
 /// A process with Supervisor's defaults (config.md §5.5).
-fn defaults(name: &str, group: &str, section: &str, command: &str) -> Process {
-    Process {
+fn defaults(name: &str, group: &str, section: &str, command: &str) -> ProcessConfig {
+    ProcessConfig {
         name: name.into(),
         group: group.into(),
         section: section.into(),
@@ -157,7 +157,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
     let config = load(&file, &Overrides::default(), &host).unwrap();
 
     let global_env = pairs(&[("GREETING", "你好, world"), ("SHARED", "from-supervisord")]);
-    let api = Process {
+    let api = ProcessConfig {
         command: "/usr/bin/env python3 -m http.server\n--bind 127.0.0.1 8000".into(),
         directory: Some(r.into()),
         stdout: Stream {
@@ -173,7 +173,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
         ]),
         ..defaults("api", "web", "program:api", "")
     };
-    let worker = |n: i64| Process {
+    let worker = |n: i64| ProcessConfig {
         autorestart: AutoRestart::Always,
         stopsignal: 2,
         redirect_stderr: true,
@@ -186,7 +186,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
             &format!("/bin/sh -c 'echo worker {n} of 3'"),
         )
     };
-    let cron = Process {
+    let cron = ProcessConfig {
         autostart: false,
         startsecs: 0,
         exitcodes: vec![0, 2],
@@ -203,7 +203,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
         )
     };
     // The pool's priority defaults to -1; its process keeps the program default.
-    let alerts = Process {
+    let alerts = ProcessConfig {
         environment: global_env.clone(),
         ..defaults(
             "alerts",
@@ -217,7 +217,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
         file: file.clone(),
         here: root.clone(),
         supervisord: Supervisord {
-            logfile: MainLog::File(root.join("logs/supervisord.log")),
+            logfile: MainLogTarget::File(root.join("logs/supervisord.log")),
             logfile_maxbytes: 50 * 1024 * 1024,
             logfile_backups: 10,
             loglevel: LogLevel::Debug,

@@ -36,7 +36,7 @@ pub struct Messages {
 
 /// Where supervisord's own log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MainLog {
+pub enum MainLogTarget {
     /// An absolute path.
     File(PathBuf),
     /// `logfile=syslog`.
@@ -46,7 +46,7 @@ pub enum MainLog {
 /// `[supervisord]` merged with the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supervisord {
-    pub logfile: MainLog,
+    pub logfile: MainLogTarget,
     pub logfile_maxbytes: i64,
     pub logfile_backups: i64,
     pub loglevel: LogLevel,
@@ -142,7 +142,7 @@ pub struct ProcessGroup {
     pub priority: i64,
     pub kind: GroupKind,
     /// In the group's order: per program, copies sorted by priority.
-    pub processes: Vec<Process>,
+    pub processes: Vec<ProcessConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +174,7 @@ pub struct Stream {
 
 /// One process (one copy of a program when `numprocs` > 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
+pub struct ProcessConfig {
     pub name: String,
     pub group: String,
     /// The section it came from, e.g. `program:web`.
@@ -220,7 +220,7 @@ pub struct Lifecycle {
     pub restart: RestartPolicy,
 }
 
-impl Process {
+impl ProcessConfig {
     /// The name clients use: `name` alone when it is its group's name, else `group:name`.
     pub fn namespec(&self) -> String {
         if self.group == self.name {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{command, Backoff, CheckTarget, Config, GroupKind, Host, Process};
+use crate::config::{command, Backoff, CheckTarget, Config, GroupKind, Host, ProcessConfig};
 
 /// Print the groups and processes of `config` with their resolved commands.
 /// Problems Supervisor only finds at spawn time (a command that cannot be
@@ -66,7 +66,7 @@ pub fn report(config: &Config, host: &Host) -> i32 {
 }
 
 /// The container lifecycle settings of a process, when it has any.
-fn lifecycle_line(process: &Process) -> Option<String> {
+fn lifecycle_line(process: &ProcessConfig) -> Option<String> {
     let l = &process.lifecycle;
     let mut parts = Vec::new();
     if l.essential {
@@ -117,7 +117,7 @@ fn lifecycle_line(process: &Process) -> Option<String> {
 
 /// Split and look up the command as the spawn will, with the same PATH rule:
 /// the process's configured PATH, else ours, else a fixed default.
-fn resolve(process: &Process, host: &Host) -> Result<String, String> {
+fn resolve(process: &ProcessConfig, host: &Host) -> Result<String, String> {
     let argv = command::split(&process.command).map_err(|e| {
         format!(
             "can't parse command {}: {e}",

@@ -298,7 +298,7 @@ impl Loader<'_> {
         groups: &[ProcessGroup],
         messages: &mut Messages,
     ) -> Result<()> {
-        let processes: Vec<&Process> = groups.iter().flat_map(|g| &g.processes).collect();
+        let processes: Vec<&ProcessConfig> = groups.iter().flat_map(|g| &g.processes).collect();
         let nodes: Vec<lifecycle::Node> = processes
             .iter()
             .map(|p| lifecycle::Node {

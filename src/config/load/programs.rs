@@ -38,7 +38,7 @@ impl<'a> Loader<'a> {
         env_names: &Names,
         supervisord: &Supervisord,
         messages: &mut Messages,
-    ) -> Result<Vec<Process>> {
+    ) -> Result<Vec<ProcessConfig>> {
         let s = self.section(section);
         let program_name = section.split_once(':').map(|(_, n)| n).unwrap_or_default();
         let program_name = dt::name(program_name).map_err(|m| s.error(None, &m))?;
@@ -258,7 +258,7 @@ struct Copy<'c, 'a> {
 }
 
 impl Copy<'_, '_> {
-    fn build(&self, mut names: Names, messages: &mut Messages) -> Result<Process> {
+    fn build(&self, mut names: Names, messages: &mut Messages) -> Result<ProcessConfig> {
         let (s, section, o) = (self.s, self.section, self.options);
         let own_env = match s.entry("environment") {
             Some(e) => {
@@ -292,7 +292,7 @@ impl Copy<'_, '_> {
         let environment = environment::merge(&self.supervisord.environment, own_env);
         // The inherited environment is copied into every process: count it.
         s.charge(environment.iter().map(|(k, v)| k.len() + v.len() + 2).sum())?;
-        Ok(Process {
+        Ok(ProcessConfig {
             name,
             group: self.group.to_string(),
             section: section.to_string(),

@@ -72,9 +72,9 @@ impl<'a> Loader<'a> {
         };
         let logfile = o.logfile.clone().unwrap_or(logfile);
         let logfile = if logfile.as_os_str() == "syslog" {
-            MainLog::Syslog
+            MainLogTarget::Syslog
         } else {
-            MainLog::File(absolute(&self.host.cwd, &logfile))
+            MainLogTarget::File(absolute(&self.host.cwd, &logfile))
         };
         Ok(Supervisord {
             logfile,

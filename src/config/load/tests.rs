@@ -154,7 +154,7 @@ fn process_names(group: &ProcessGroup) -> Vec<&str> {
 }
 
 /// The only process of the only group.
-fn only_process(config: &Config) -> &Process {
+fn only_process(config: &Config) -> &ProcessConfig {
     assert_eq!(config.groups.len(), 1, "{:?}", group_names(config));
     assert_eq!(config.groups[0].processes.len(), 1);
     &config.groups[0].processes[0]
@@ -187,8 +187,8 @@ fn default_stream() -> Stream {
 }
 
 /// A process of `[<section>]` alone in its group, with the defaults of §5.5.
-fn default_process(name: &str, section: &str, command: &str) -> Process {
-    Process {
+fn default_process(name: &str, section: &str, command: &str) -> ProcessConfig {
+    ProcessConfig {
         name: name.into(),
         group: name.into(),
         section: section.into(),
@@ -227,7 +227,7 @@ fn supervisord_minimal_section_gets_every_default() {
     assert_eq!(
         config.supervisord,
         Supervisord {
-            logfile: MainLog::File(fx.path("supervisord.log")),
+            logfile: MainLogTarget::File(fx.path("supervisord.log")),
             logfile_maxbytes: 50 * MB,
             logfile_backups: 10,
             loglevel: LogLevel::Info,
@@ -289,7 +289,7 @@ console_timestamps=1
     assert_eq!(
         config.supervisord,
         Supervisord {
-            logfile: MainLog::File(fx.path("logs/main.log")),
+            logfile: MainLogTarget::File(fx.path("logs/main.log")),
             logfile_maxbytes: 1024,
             logfile_backups: 3,
             loglevel: LogLevel::Trace,
@@ -325,7 +325,7 @@ fn supervisord_relative_logfile_and_pidfile_are_made_absolute_against_the_curren
     let config = fx.ok("[supervisord]\nlogfile=main.log\n");
     assert_eq!(
         config.supervisord.logfile,
-        MainLog::File(fx.path("elsewhere/main.log"))
+        MainLogTarget::File(fx.path("elsewhere/main.log"))
     );
     assert_eq!(
         config.supervisord.pidfile,
@@ -337,14 +337,17 @@ fn supervisord_relative_logfile_and_pidfile_are_made_absolute_against_the_curren
 fn supervisord_logfile_syslog_sends_the_main_log_to_syslog() {
     let fx = Fx::new();
     let config = fx.ok("[supervisord]\nlogfile=syslog\n");
-    assert_eq!(config.supervisord.logfile, MainLog::Syslog);
+    assert_eq!(config.supervisord.logfile, MainLogTarget::Syslog);
 }
 
 #[test]
 fn supervisord_logfile_syslog_must_be_lowercase_to_mean_syslog() {
     let fx = Fx::new();
     let config = fx.ok("[supervisord]\nlogfile=SYSLOG\n");
-    assert_eq!(config.supervisord.logfile, MainLog::File(fx.path("SYSLOG")));
+    assert_eq!(
+        config.supervisord.logfile,
+        MainLogTarget::File(fx.path("SYSLOG"))
+    );
 }
 
 #[test]
@@ -645,7 +648,7 @@ environment=A=1,B=\"two words\"
 serverurl=http://127.0.0.1:9001
 console_prefix=true
 ");
-    let expected = |name: &str| Process {
+    let expected = |name: &str| ProcessConfig {
         name: name.into(),
         group: "a".into(),
         section: "program:a".into(),
@@ -1017,7 +1020,7 @@ identifier=file
     assert_eq!(
         config.supervisord,
         Supervisord {
-            logfile: MainLog::File(fx.path("cli.log")),
+            logfile: MainLogTarget::File(fx.path("cli.log")),
             logfile_maxbytes: 2048,
             logfile_backups: 5,
             loglevel: LogLevel::Warn,
@@ -1050,7 +1053,7 @@ fn command_line_logfile_syslog_sends_the_main_log_to_syslog() {
         ..Overrides::default()
     };
     let config = fx.load_with("[supervisord]\n", &overrides).unwrap();
-    assert_eq!(config.supervisord.logfile, MainLog::Syslog);
+    assert_eq!(config.supervisord.logfile, MainLogTarget::Syslog);
 }
 
 #[test]

@@ -102,7 +102,7 @@ impl MainLog {
         let mut warnings = Vec::new();
         let mut destination_failing = false;
         let destination = match &cfg.logfile {
-            config::MainLog::File(path) => {
+            config::MainLogTarget::File(path) => {
                 let file = RotatingFile::open(path, cfg.logfile_maxbytes, cfg.logfile_backups)
                     .map_err(|e| {
                         io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
@@ -110,7 +110,7 @@ impl MainLog {
                 warnings.extend(file.rotation_warning());
                 Destination::File(file)
             }
-            config::MainLog::Syslog => {
+            config::MainLogTarget::Syslog => {
                 let syslog = Syslog::connect(Path::new(SYSLOG_SOCKET));
                 if let Err(e) = &syslog.socket {
                     warnings.push(format!("cannot reach syslog at {SYSLOG_SOCKET}: {e}"));
@@ -314,7 +314,7 @@ mod tests {
         }
     }
 
-    fn settings(logfile: config::MainLog) -> Supervisord {
+    fn settings(logfile: config::MainLogTarget) -> Supervisord {
         Supervisord {
             logfile,
             logfile_maxbytes: 0,
@@ -340,7 +340,7 @@ mod tests {
     }
 
     fn file_settings(path: &Path) -> Supervisord {
-        settings(config::MainLog::File(path.to_path_buf()))
+        settings(config::MainLogTarget::File(path.to_path_buf()))
     }
 
     /// The lines of `text` without their timestamps.
@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn rotation_on_a_device_is_warned_about_and_off() {
-        let mut cfg = settings(config::MainLog::File(PathBuf::from("/dev/null")));
+        let mut cfg = settings(config::MainLogTarget::File(PathBuf::from("/dev/null")));
         cfg.logfile_maxbytes = 50 * 1024 * 1024;
         cfg.nodaemon = true;
         let sink = Sink::default();
@@ -540,7 +540,7 @@ mod tests {
 
     #[test]
     fn write_errors_do_not_panic() {
-        let mut cfg = settings(config::MainLog::File(PathBuf::from("/dev/full")));
+        let mut cfg = settings(config::MainLogTarget::File(PathBuf::from("/dev/full")));
         cfg.nodaemon = true;
         let mut log = MainLog::queued();
         log.open_with(&cfg, Box::new(Broken)).unwrap();

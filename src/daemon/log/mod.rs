@@ -21,7 +21,7 @@ impl Channel {
     }
 
     /// The configuration of this channel of `process`.
-    pub fn stream(self, process: &config::Process) -> &config::Stream {
+    pub fn stream(self, process: &config::ProcessConfig) -> &config::Stream {
         match self {
             Channel::Stdout => &process.stdout,
             Channel::Stderr => &process.stderr,

@@ -108,7 +108,7 @@ impl Outputs {
     pub fn create_auto_files(
         &mut self,
         config: &Config,
-        table: &[(Key, &config::Process)],
+        table: &[(Key, &config::ProcessConfig)],
         log: &mut MainLog,
     ) {
         let s = &config.supervisord;
@@ -126,7 +126,7 @@ impl Outputs {
     pub fn add_auto_files(
         &mut self,
         config: &Config,
-        table: &[(Key, &config::Process)],
+        table: &[(Key, &config::ProcessConfig)],
         log: &mut MainLog,
     ) {
         let s = &config.supervisord;
@@ -176,7 +176,7 @@ impl Outputs {
     pub fn prepare(
         &mut self,
         key: Key,
-        process: &config::Process,
+        process: &config::ProcessConfig,
         strip_ansi: bool,
         listener: bool,
         log: &mut MainLog,
@@ -213,7 +213,7 @@ impl Outputs {
     fn channel_log(
         &mut self,
         key: Key,
-        process: &config::Process,
+        process: &config::ProcessConfig,
         channel: Channel,
         stream: &config::Stream,
         strip_ansi: bool,
@@ -481,7 +481,7 @@ impl Outputs {
     pub fn log_path(
         &self,
         key: Key,
-        process: &config::Process,
+        process: &config::ProcessConfig,
         channel: Channel,
     ) -> Option<PathBuf> {
         if channel == Channel::Stderr && process.redirect_stderr {
@@ -498,7 +498,7 @@ impl Outputs {
 
     /// Empty a process's current log files (not their backups): remove and
     /// recreate them, and point a running process's output at the new ones.
-    pub fn clear(&mut self, key: Key, process: &config::Process) -> io::Result<()> {
+    pub fn clear(&mut self, key: Key, process: &config::ProcessConfig) -> io::Result<()> {
         for channel in [Channel::Stdout, Channel::Stderr] {
             if let Some(path) = self.log_path(key, process, channel) {
                 match std::fs::remove_file(&path) {

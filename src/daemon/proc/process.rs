@@ -72,7 +72,7 @@ const SIGKILL: i32 = 9;
 /// One process: its config and its runtime bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Process {
-    pub config: config::Process,
+    pub config: config::ProcessConfig,
     state: State,
     pid: Option<i32>,
     /// Time of the last start request; `None` means never started, which is
@@ -98,7 +98,7 @@ pub struct Process {
 
 impl Process {
     /// A new process in STOPPED, never started.
-    pub fn new(config: config::Process) -> Self {
+    pub fn new(config: config::ProcessConfig) -> Self {
         Process {
             config,
             state: State::Stopped,
@@ -568,7 +568,7 @@ mod tests {
     /// A program with the spec's defaults (config.md): autostart, restart on
     /// unexpected exits, startsecs=1, startretries=3, exitcodes=0, TERM,
     /// stopwaitsecs=10, no group signalling.
-    fn program() -> config::Process {
+    fn program() -> config::ProcessConfig {
         let stream = Stream {
             logfile: LogTarget::Auto,
             logfile_maxbytes: 50 * 1024 * 1024,
@@ -577,7 +577,7 @@ mod tests {
             events_enabled: false,
             syslog: false,
         };
-        config::Process {
+        config::ProcessConfig {
             name: "p".to_string(),
             group: "p".to_string(),
             section: "program:p".to_string(),
@@ -626,7 +626,7 @@ mod tests {
         }
     }
 
-    fn setup(config: config::Process) -> (Process, Clock) {
+    fn setup(config: config::ProcessConfig) -> (Process, Clock) {
         let process = Process::new(config);
         // Some fixed wall time: 2023-11-14 22:13:20 UTC.
         let clock = Clock {

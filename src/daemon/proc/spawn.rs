@@ -45,7 +45,7 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
 /// after which the process goes to BACKOFF. Failures inside the child (user
 /// switch, chdir, exec) are written to its stderr and end it with status 127,
 /// which the parent sees as an ordinary exit.
-pub fn spawn(process: &config::Process, ctx: &Context) -> Result<Spawned, String> {
+pub fn spawn(process: &config::ProcessConfig, ctx: &Context) -> Result<Spawned, String> {
     let (resolved, argv) = resolve_command(process, ctx).map_err(|e| e.message)?;
     let plan = ChildPlan::new(process, ctx, &resolved, &argv)?;
 
@@ -116,7 +116,7 @@ pub struct CommandError {
 
 /// Split the command and find the program to exec, as the spawn will.
 pub fn resolve_command(
-    process: &config::Process,
+    process: &config::ProcessConfig,
     ctx: &Context,
 ) -> Result<(std::path::PathBuf, Vec<String>), CommandError> {
     let bad = |message: String| CommandError {
@@ -189,7 +189,7 @@ struct ChildPlan {
 
 impl ChildPlan {
     fn new(
-        process: &config::Process,
+        process: &config::ProcessConfig,
         ctx: &Context,
         resolved: &std::path::Path,
         argv: &[String],
@@ -274,7 +274,7 @@ fn user_switch(user: &config::User) -> (Uid, Gid, Vec<libc::gid_t>) {
 /// switches users we also set HOME, USER and LOGNAME to that user's, which
 /// Supervisor leaves pointing at root (programs then write into /root).
 fn child_environment(
-    process: &config::Process,
+    process: &config::ProcessConfig,
     ctx: &Context,
     user: Option<&config::User>,
 ) -> Vec<(OsString, OsString)> {

@@ -2,7 +2,7 @@
 //! finding processes by namespec, and the configuration they run with.
 
 use super::{fault, Answer, Target};
-use crate::config::{LogTarget, Process as ProcessConfig, ProcessGroup};
+use crate::config::{LogTarget, ProcessConfig, ProcessGroup};
 use crate::daemon::log::Channel;
 use crate::daemon::proc::table::{GroupId, Key};
 use crate::daemon::state::Daemon;
@@ -65,7 +65,7 @@ impl Daemon {
             &self.table.group(index).config,
             std::time::SystemTime::now(),
         );
-        let processes: Vec<(Key, &crate::config::Process)> =
+        let processes: Vec<(Key, &crate::config::ProcessConfig)> =
             (0..self.table.group(index).processes.len())
                 .map(|process| {
                     let key = Key {

@@ -238,8 +238,8 @@ impl Daemon {
 
     pub(crate) fn main_log_path(&self) -> Option<PathBuf> {
         match &self.config.supervisord.logfile {
-            config::MainLog::File(path) => Some(path.clone()),
-            config::MainLog::Syslog => None,
+            config::MainLogTarget::File(path) => Some(path.clone()),
+            config::MainLogTarget::Syslog => None,
         }
     }
 

@@ -87,7 +87,7 @@ impl Daemon {
 
     /// AUTO log files for the current groups (after cleaning old ones).
     pub(crate) fn create_auto_files(&mut self) {
-        let processes: Vec<(Key, &crate::config::Process)> = self
+        let processes: Vec<(Key, &crate::config::ProcessConfig)> = self
             .table
             .keys()
             .into_iter()
