@@ -639,6 +639,18 @@ fn image_alone(env: &Env, bin: &Path) {
     });
     drop(sample);
 
+    let entrypoint = env.podman.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Entrypoint}}",
+        IMAGE,
+    ]);
+    assert_eq!(
+        entrypoint.trim(),
+        r#"["supervisord","-c","/etc/supervisord.conf"]"#
+    );
+
     let mut c = Container::run(env.podman, &env.name("alone"), &[], IMAGE);
     c.wait_line("supervisord to start", Duration::from_secs(30), |l| {
         l.contains("supervisord started with pid 1")
@@ -850,6 +862,50 @@ fn pod_sharing_pids(env: &Env) {
     drop(pod);
 }
 
+/// The build context the Dockerfile sees (.dockerignore): the sources, the
+/// image's files and the prebuilt binary; nothing else of target/.
+fn build_context(env: &Env) {
+    let dir = env.podman.dir.path().join("list-context");
+    fs::create_dir_all(&dir).unwrap();
+    let dockerfile = dir.join("Dockerfile");
+    fs::write(
+        &dockerfile,
+        "FROM docker.io/library/busybox:musl\n\
+         COPY . /context\n\
+         RUN [\"/bin/busybox\", \"find\", \"/context\", \"-type\", \"f\"]\n",
+    )
+    .unwrap();
+    let image = "supervisord-context:local";
+    env.images.adopt(image);
+    let out = env.podman.ok(&[
+        "build",
+        "--network",
+        "none",
+        "--layers=false",
+        "-t",
+        image,
+        "-f",
+        dockerfile.to_str().unwrap(),
+        env.root.to_str().unwrap(),
+    ]);
+    let files: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("/context/"))
+        .collect();
+    let binary = format!("target/{TARGET}/release/supervisord");
+    assert!(files.contains(&binary.as_str()), "{files:?}");
+    assert!(files.contains(&"container/supervisord.conf"), "{files:?}");
+    assert!(files.contains(&"src/main.rs"), "{files:?}");
+    for file in &files {
+        assert!(
+            ["Cargo.toml", "Cargo.lock", binary.as_str()].contains(file)
+                || file.starts_with("src/")
+                || (file.starts_with("container/") && !file.ends_with("/.keep")),
+            "{file} is in the build context"
+        );
+    }
+}
+
 /// examples/docker builds on the image, both programs run, the web server
 /// answers, and the container stops with 0.
 fn example_docker(env: &Env) {
@@ -940,6 +996,7 @@ fn container_image() {
         ),
         ("pod sharing PIDs", Box::new(move || pod_sharing_pids(env))),
         ("examples/docker", Box::new(move || example_docker(env))),
+        ("build context", Box::new(move || build_context(env))),
         // The container's exit status from an essential program's exit
         // status goes here, with the `essential=` key.
     ]));
