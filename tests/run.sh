@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every check the project has, on a fresh machine or a developer's:
-# formatting, lints, unit and black-box tests, and the static release binary.
+# formatting, lints, the static release binary, unit and black-box tests, and
+# the container image (built and run with podman).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,15 +22,33 @@ if [ ! -x "$venv/bin/supervisorctl" ] || [ ! -x "$venv/bin/memmon" ]; then
     "$venv/bin/pip" install --quiet supervisor==4.3.0 superlance==2.0.0
 fi
 "$venv/bin/supervisorctl" --help >/dev/null 2>&1 || true
+# PyYAML: tests/examples.rs parses the Kubernetes manifests and the compose file.
+"$venv/bin/python" -c 'import yaml' 2>/dev/null || "$venv/bin/pip" install --quiet PyYAML==6.0.3
+
+step "podman, buildah, runc, catatonit and a static busybox for the container tests"
+# tests/container.rs builds the image and runs it with podman, on a private
+# store of its own; busybox-static goes into its test image.
+container_packages=(podman buildah runc catatonit busybox-static)
+missing=()
+for package in "${container_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    else
+        echo "warning: missing ${missing[*]}: tests/container.rs will fail (install them as root)" >&2
+    fi
+fi
+podman --version || true
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
-
-step "cargo test"
-cargo test --quiet
 
 step "static release binary ($target)"
 cargo build --release --quiet --target "$target"
@@ -46,3 +65,8 @@ if readelf --section-headers "$bin" | grep -q '\.symtab'; then
 fi
 "$bin" --version >/dev/null
 echo "stripped size: $(stat -c %s "$bin") bytes"
+
+step "cargo test"
+# tests/container.rs puts the static binary built above into the image.
+cargo test --quiet
+
