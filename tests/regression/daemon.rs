@@ -208,7 +208,14 @@ fn a_program_leaving_a_child_on_its_output_leaked_descriptors() {
     let at_5 = open_fds(d.pid());
     kill(Pid::from_raw(pid_of(&d, "leaver")), Signal::SIGKILL).unwrap();
     runs("50");
-    let at_50 = open_fds(d.pid());
+    // A client connection of the wait above may not be closed yet on the
+    // server's side: wait for the count to come back, with a deadline.
+    let settled = std::time::Instant::now() + SECS(5);
+    let mut at_50 = open_fds(d.pid());
+    while at_50 > at_5 && std::time::Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(20));
+        at_50 = open_fds(d.pid());
+    }
     // Nothing is lost either: every run's line reaches the log (the last
     // one may still be on its way while the program sleeps).
     let tail = || {
