@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+use super::limits::MAX_STREAMS;
 use super::listen::{self, IN_USE};
-use super::{Backend, LogRequest, Reply, Servers, MAX_STREAMS};
+use super::{Backend, LogRequest, Reply, Servers};
 use crate::config::model::{Credentials, InetHttpServer, UnixHttpServer};
 
 /// Every client read and write gives up after this long.
@@ -599,7 +600,7 @@ fn rpc_http_errors() {
 
     // Too big → 413 without reading the body, and close.
     let mut client = Client::unix(&path);
-    let big = super::conn::MAX_BODY + 1;
+    let big = super::limits::MAX_BODY + 1;
     client.send(format!("POST /RPC2 HTTP/1.1\r\nContent-Length: {big}\r\n\r\n").as_bytes());
     let response = client.response();
     assert_eq!(response.status, 413);
@@ -720,7 +721,7 @@ fn pages_and_methods() {
     assert_eq!(client.response().text(), "OK");
 
     // A body too big to skip: 413 and close.
-    let big = super::conn::MAX_BODY + 1;
+    let big = super::limits::MAX_BODY + 1;
     client.send(format!("GET /ok.html HTTP/1.1\r\nContent-Length: {big}\r\n\r\n").as_bytes());
     let response = client.response();
     assert_eq!(response.status, 413);
@@ -869,12 +870,10 @@ fn logtail_follows_appends_rotation_and_truncation() {
     assert_eq!(client.chunks_until(expected, IO_TIMEOUT), expected);
 
     // The client goes: the stream ends and its slot is free again.
-    assert_eq!(servers.shared.streams.load(Ordering::SeqCst), 1);
+    assert_eq!(servers.streams_open(), 1);
     drop(client);
     assert!(eventually(Duration::from_secs(2), || servers
-        .shared
-        .streams
-        .load(Ordering::SeqCst)
+        .streams_open()
         == 0));
     servers.stop();
 }
@@ -999,15 +998,14 @@ fn stop_ends_streams_and_idle_connections() {
     stream.send(&get_stream("/logtail/foo", ""));
     assert_eq!(stream.head().status, 200);
     assert_eq!(stream.chunk(), b"x\n");
-    let shared = servers.shared.clone();
+    let sites = servers.sites();
     let start = Instant::now();
     servers.stop();
     assert!(idle.closed());
     assert!(stream.closed());
     assert!(start.elapsed() < Duration::from_secs(2));
-    assert!(eventually(Duration::from_secs(2), || shared
-        .streams
-        .load(Ordering::SeqCst)
-        == 0));
+    assert!(eventually(Duration::from_secs(2), || sites
+        .iter()
+        .all(|site| site.streams.load(Ordering::SeqCst) == 0)));
     assert!(!sock.exists());
 }
