@@ -1,15 +1,20 @@
 //! Answering one complete request on a worker thread: dispatch (`http.md`
-//! §2.2) and the response, written in blocking mode under the write
-//! timeouts. The request arrived whole (head and body) through the I/O
+//! §2.2) and the response, written under the write timeouts. Connections
+//! stay in non-blocking mode all their life; a worker that cannot write
+//! waits for the socket with `poll(2)`, so a timeout means exactly "the
+//! client took nothing for that long". The request arrived whole (head and body) through the I/O
 //! thread, which also answered everything that needs no worker (bad heads,
 //! 401, 411, 413).
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::head::{request_path, Body, Head};
 use super::limits::{RESPONSE_TIMEOUT, WRITE_TIMEOUT};
@@ -60,25 +65,23 @@ impl Conn {
         };
     }
 
-    pub(super) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        match &self.stream {
-            Stream::Tcp(s) => s.set_nonblocking(on),
-            Stream::Unix(s) => s.set_nonblocking(on),
+    /// A write failed with `e`: the connection is to be closed. When the
+    /// client stopped reading (a write timeout), the close resets it, so
+    /// that the kernel drops the unsent answer instead of keeping it (up to
+    /// megabytes per connection) for a client that may never read it.
+    pub(super) fn failed(&self, e: &io::Error) -> After {
+        let timed_out = matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        );
+        if timed_out {
+            let reset = nix::libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            let _ = nix::sys::socket::setsockopt(self, nix::sys::socket::sockopt::Linger, &reset);
         }
-    }
-
-    pub(super) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match &self.stream {
-            Stream::Tcp(s) => s.set_read_timeout(t),
-            Stream::Unix(s) => s.set_read_timeout(t),
-        }
-    }
-
-    pub(super) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match &self.stream {
-            Stream::Tcp(s) => s.set_write_timeout(t),
-            Stream::Unix(s) => s.set_write_timeout(t),
-        }
+        After::Close
     }
 }
 
@@ -87,6 +90,15 @@ impl AsRawFd for Conn {
         match &self.stream {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for Conn {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.stream {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
         }
     }
 }
@@ -184,7 +196,7 @@ impl Exchange<'_> {
         let mut bufs = [IoSlice::new(&head), IoSlice::new(body)];
         match write_all_vectored(self.conn, &mut bufs) {
             Ok(()) => self.after(),
-            Err(_) => After::Close,
+            Err(e) => self.conn.failed(&e),
         }
     }
 
@@ -200,7 +212,7 @@ impl Exchange<'_> {
         let response = pages::error(self.minor(), status, Persist::Close, &[], with_body);
         match write_all_vectored(self.conn, &mut [IoSlice::new(&response)]) {
             Ok(()) => After::Linger,
-            Err(_) => After::Close,
+            Err(e) => self.conn.failed(&e),
         }
     }
 }
@@ -267,12 +279,20 @@ fn rpc(ex: &mut Exchange<'_>, body: Vec<u8>) -> After {
     }
 }
 
-/// `write_all` for several buffers on a blocking connection: one system call
-/// when the socket takes everything, as it usually does. Each call blocks
-/// at most [`WRITE_TIMEOUT`] without progress (`SO_SNDTIMEO`), and the whole
-/// response gets at most [`RESPONSE_TIMEOUT`].
-fn write_all_vectored(conn: &Conn, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-    let deadline = Instant::now() + RESPONSE_TIMEOUT;
+/// An ordinary response: [`write_all`] within [`RESPONSE_TIMEOUT`].
+fn write_all_vectored(conn: &Conn, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    write_all(conn, bufs, Some(Instant::now() + RESPONSE_TIMEOUT))
+}
+
+/// `write_all` for several buffers: one system call when the socket takes
+/// everything, as it usually does. When it takes nothing, wait for it, but
+/// give up when it has taken nothing for [`WRITE_TIMEOUT`] or at
+/// `deadline`, if any.
+pub(super) fn write_all(
+    conn: &Conn,
+    mut bufs: &mut [IoSlice<'_>],
+    deadline: Option<Instant>,
+) -> io::Result<()> {
     IoSlice::advance_slices(&mut bufs, 0);
     let mut writer = conn;
     while !bufs.is_empty() {
@@ -280,22 +300,47 @@ fn write_all_vectored(conn: &Conn, mut bufs: &mut [IoSlice<'_>]) -> io::Result<(
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => IoSlice::advance_slices(&mut bufs, n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let left = deadline.map_or(WRITE_TIMEOUT, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                if !wait_ready(conn, PollFlags::POLLOUT, WRITE_TIMEOUT.min(left))? {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
             Err(e) => return Err(e),
-        }
-        if !bufs.is_empty() && Instant::now() >= deadline {
-            return Err(io::ErrorKind::TimedOut.into());
         }
     }
     Ok(())
 }
 
-/// The socket options every accepted connection gets once: responses are
-/// written in one piece, so Nagle would only hold back a 100 Continue or a
-/// log chunk; blocking writes give up after [`WRITE_TIMEOUT`] without
-/// progress.
-pub(super) fn prepare(conn: &Conn) -> io::Result<()> {
-    if let Stream::Tcp(s) = &conn.stream {
-        s.set_nodelay(true)?;
+/// Wait until `conn` is ready for `events` (or has an error or hangup,
+/// which the next read or write reports); false after `timeout`.
+pub(super) fn wait_ready(conn: &Conn, events: PollFlags, timeout: Duration) -> io::Result<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Rounded up: never wake just before the deadline.
+        let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(conn.as_fd(), events)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) if left.is_zero() => return Ok(false),
+            Ok(0) => {}
+            Ok(_) => return Ok(true),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    conn.set_write_timeout(Some(WRITE_TIMEOUT))
+}
+
+/// Responses are written in one piece, so Nagle would only hold back a 100
+/// Continue or a log chunk.
+pub(super) fn prepare(conn: &Conn) -> io::Result<()> {
+    match &conn.stream {
+        Stream::Tcp(s) => s.set_nodelay(true),
+        Stream::Unix(_) => Ok(()),
+    }
 }

@@ -12,14 +12,16 @@
 //! connection), when a write fails, or when the servers stop.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use super::exchange::{After, Conn, Exchange};
+use nix::poll::PollFlags;
+
+use super::exchange::{wait_ready, write_all, After, Conn, Exchange};
 use super::limits::{STREAM_HEAD_BYTES, STREAM_MAX_CHUNK, STREAM_TICK};
 use super::pages::{self, Persist};
 use super::{LogRequest, Site, StreamSlot};
@@ -99,11 +101,6 @@ impl Stream {
     }
 
     fn run(mut self, conn: Conn) {
-        // Writes give up after WRITE_TIMEOUT without progress (set at
-        // accept); reads wait a tick at most.
-        if conn.set_read_timeout(Some(STREAM_TICK)).is_err() {
-            return;
-        }
         let mut sink = Sink {
             conn: &conn,
             chunked: self.chunked,
@@ -118,10 +115,14 @@ impl Stream {
         while !self.site.stopping() {
             // Wait up to a tick for the client: EOF means it is gone. Anything
             // it sends (supervisorctl's extra CRLF) is ignored.
-            match reader.read(&mut junk) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if is_wait(&e) => {}
+            match wait_ready(&conn, PollFlags::POLLIN, STREAM_TICK) {
+                Ok(true) => match reader.read(&mut junk) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if is_wait(&e) => {}
+                    Err(_) => break,
+                },
+                Ok(false) => {}
                 Err(_) => break,
             }
             if checked.elapsed() >= STREAM_TICK {
@@ -192,9 +193,14 @@ impl Sink<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let mut writer = self.conn;
-        let result = writer.write_all(&self.out);
+        // No deadline: a stream is cut only when its client takes nothing
+        // for WRITE_TIMEOUT.
+        let result = write_all(self.conn, &mut [IoSlice::new(&self.out)], None);
         self.out.clear();
+        if let Err(e) = &result {
+            // A client that stopped reading is reset, as for any answer.
+            self.conn.failed(e);
+        }
         result
     }
 }

@@ -186,10 +186,6 @@ fn run(site: &Arc<Site>, job: Job) {
         charge,
         answering,
     } = job;
-    // Workers write in blocking mode, under SO_SNDTIMEO.
-    if conn.set_nonblocking(false).is_err() {
-        return;
-    }
     let after = exchange::answer(site, &conn, &head, body);
     drop(charge);
     drop(answering);
@@ -202,7 +198,5 @@ fn run(site: &Arc<Site>, job: Job) {
         After::Close => return,
         After::Stream(stream) => return stream.start(conn),
     };
-    if conn.set_nonblocking(true).is_ok() {
-        site.give_back(Returned { conn, then });
-    }
+    site.give_back(Returned { conn, then });
 }
