@@ -113,6 +113,13 @@ impl Pool {
         result
     }
 
+    /// Every worker is idle: each has handed its last connection on.
+    #[cfg(test)]
+    pub(super) fn all_idle(&self) -> bool {
+        let state = self.lock();
+        state.jobs.is_empty() && state.idle == state.threads
+    }
+
     /// Let idle workers end once the queue is empty (requests already
     /// queued are still answered).
     pub(super) fn stop(&self) {

@@ -30,6 +30,60 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 struct Fake {
     logs: Mutex<HashMap<(String, bool), PathBuf>>,
     main: Mutex<Option<PathBuf>>,
+    gate: Gate,
+}
+
+/// Holds `hang` calls (on their worker) and `later` calls (deferred) until
+/// opened.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<GateState>, std::sync::Condvar)>);
+
+#[derive(Default)]
+struct GateState {
+    open: bool,
+    hanging: usize,
+    deferred: Vec<mpsc::Sender<Vec<u8>>>,
+}
+
+impl Gate {
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.0 .0.lock().unwrap()
+    }
+
+    /// Calls held on their worker, and deferred ones.
+    fn held(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.hanging, state.deferred.len())
+    }
+
+    fn open(&self) {
+        let mut state = self.state();
+        state.open = true;
+        for sender in state.deferred.drain(..) {
+            let _ = sender.send(b"<later/>".to_vec());
+        }
+        self.0 .1.notify_all();
+    }
+
+    fn hang(&self) {
+        let mut state = self.state();
+        state.hanging += 1;
+        while !state.open {
+            state = self.0 .1.wait(state).unwrap();
+        }
+        state.hanging -= 1;
+    }
+
+    fn later(&self) -> Reply {
+        let (tx, rx) = mpsc::channel();
+        let mut state = self.state();
+        if state.open {
+            let _ = tx.send(b"<later/>".to_vec());
+        } else {
+            state.deferred.push(tx);
+        }
+        Reply::Later(rx)
+    }
 }
 
 impl Fake {
@@ -43,6 +97,11 @@ impl Fake {
 
     fn with_main(self, path: &Path) -> Self {
         *self.main.lock().unwrap() = Some(path.to_path_buf());
+        self
+    }
+
+    fn with_gate(mut self, gate: &Gate) -> Self {
+        self.gate = gate.clone();
         self
     }
 }
@@ -63,6 +122,11 @@ impl Backend for Fake {
                 Reply::Later(rx)
             }
             b"bad" => Reply::Error(400),
+            b"hang" => {
+                self.gate.hang();
+                Reply::Ready(b"<hang/>".as_slice().into())
+            }
+            b"later" => self.gate.later(),
             _ => Reply::Ready([b"echo:".as_slice(), &body].concat().into()),
         }
     }
@@ -1009,3 +1073,5 @@ fn stop_ends_streams_and_idle_connections() {
         .all(|site| site.streams.load(Ordering::SeqCst) == 0)));
     assert!(!sock.exists());
 }
+
+mod budgets;
