@@ -5,21 +5,17 @@
 //! a buffer, never a thread.
 //!
 //! A request is read whole (head, then body) into the connection's buffer
-//! under [`REQUEST_TIMEOUT`]; complete, it goes to the server's workers with
+//! under [`super::limits::REQUEST_TIMEOUT`]; complete, it goes to the server's workers with
 //! whatever else arrived (pipelined requests). The worker hands the
 //! connection back after its answer (keep-alive, or linger after a final
 //! response). Deadlines live in one sorted set; the poll sleeps until the
 //! nearest, or without a timeout when no connection is open.
 //!
-//! Responses that need no worker are written here, without blocking, and the
-//! connection then lingers: malformed heads (400/431/505), 401, 411, 413, and
-//! 503 when the server's request memory
-//! ([`super::limits::MAX_BUFFERED`]) is used up. If
-//! such a short answer does not fit into the socket at once (a client that
-//! does not read), the connection is simply closed.
+//! Reading a request (and refusing one that needs no worker) is `incoming.rs`,
+//! shared with the workers.
 
 use std::collections::BTreeSet;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -31,15 +27,12 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::exchange::{self, Conn};
-use super::head::{parse_head, Bad, Body, Head, Scanner};
-use super::limits::{
-    ACCEPT_RETRY, FREE_BUFFER, IDLE_TIMEOUT, LINGER_BYTES, LINGER_TIME, MAX_BODY, MAX_HEAD,
-    REQUEST_TIMEOUT,
-};
+use super::incoming::{write_now, Flow, Incoming, Request};
+use super::limits::ACCEPT_RETRY;
 use super::listen::Listener;
 use super::pages::{self, Persist};
 use super::pool::{Job, Pool};
-use super::{auth, Answering, Charge, Site};
+use super::{Answering, Site};
 
 const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
@@ -48,18 +41,11 @@ const FIRST: usize = 2;
 /// Most bytes read by one read call.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// A connection a worker hands back.
+/// A connection a worker hands back, with what it has read of the next
+/// request (or a lingering state after a final response).
 pub(super) struct Returned {
     pub(super) conn: Conn,
-    pub(super) then: Then,
-}
-
-/// What the I/O thread does with a connection handed back.
-pub(super) enum Then {
-    /// Wait for the next request; these bytes of it (or of several) are here.
-    Next(Vec<u8>),
-    /// The final response is out and the write side shut: drain, then close.
-    Linger,
+    pub(super) incoming: Incoming,
 }
 
 /// The poll of a new I/O thread and the waker that interrupts it.
@@ -108,41 +94,7 @@ enum Accepting {
 /// A connection owned by the I/O thread.
 struct Entry {
     conn: Conn,
-    /// Received bytes not yet handed to a worker.
-    buf: Vec<u8>,
-    scanner: Scanner,
-    phase: Phase,
-    deadline: Instant,
-    /// Between requests, waiting for the first byte of the next one (the
-    /// deadline is the idle one).
-    idle: bool,
-    charge: Charge,
-}
-
-enum Phase {
-    /// Reading a request head.
-    Head,
-    /// The head is `buf[..head_len]`; the request is complete at `need` bytes.
-    Body {
-        head: Head,
-        head_len: usize,
-        need: usize,
-    },
-    /// Draining what the client still sends before closing.
-    Linger { drained: usize },
-}
-
-/// What to do after looking at a connection's buffer.
-enum Flow {
-    /// Read more.
-    More,
-    Close,
-    /// `buf[..need]` is a complete request with this head.
-    Dispatch {
-        head: Head,
-        head_len: usize,
-        need: usize,
-    },
+    incoming: Incoming,
 }
 
 struct IoLoop {
@@ -229,16 +181,8 @@ impl IoLoop {
                         self.evict();
                     }
                     if exchange::prepare(&conn).is_ok() {
-                        let deadline = Instant::now() + REQUEST_TIMEOUT;
-                        self.insert(Entry {
-                            conn,
-                            buf: Vec::new(),
-                            scanner: Scanner::default(),
-                            phase: Phase::Head,
-                            deadline,
-                            idle: false,
-                            charge: Charge::new(&self.site),
-                        });
+                        let incoming = Incoming::first(&self.site);
+                        self.insert(Entry { conn, incoming });
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -280,7 +224,7 @@ impl IoLoop {
             self.free.push(slot);
             return None;
         }
-        self.deadlines.insert((entry.deadline, slot));
+        self.deadlines.insert((entry.incoming.deadline, slot));
         self.conns[slot] = Some(entry);
         Some(slot)
     }
@@ -291,36 +235,10 @@ impl IoLoop {
             let mut inbox = self.site.inbox.lock().unwrap_or_else(|e| e.into_inner());
             inbox.as_mut().map(std::mem::take).unwrap_or_default()
         };
-        for Returned { conn, then } in returned {
-            let now = Instant::now();
-            let mut entry = Entry {
-                conn,
-                buf: Vec::new(),
-                scanner: Scanner::default(),
-                phase: Phase::Head,
-                deadline: now + IDLE_TIMEOUT,
-                idle: true,
-                charge: Charge::new(&self.site),
-            };
-            match then {
-                Then::Next(rest) if rest.is_empty() => {}
-                Then::Next(rest) => {
-                    entry.idle = false;
-                    entry.deadline = now + REQUEST_TIMEOUT;
-                    entry.buf = rest;
-                    // Within what the request that brought it was charged.
-                    entry
-                        .charge
-                        .set(entry.buf.capacity().saturating_sub(FREE_BUFFER));
-                }
-                Then::Linger => {
-                    entry.phase = Phase::Linger { drained: 0 };
-                    entry.deadline = now + LINGER_TIME;
-                }
-            }
+        for Returned { conn, incoming } in returned {
             // What is buffered and what arrived meanwhile: the readiness
             // edge may have passed while a worker had the connection.
-            if let Some(slot) = self.insert(entry) {
+            if let Some(slot) = self.insert(Entry { conn, incoming }) {
                 self.on_input(slot);
             }
         }
@@ -338,12 +256,7 @@ impl IoLoop {
             let Some(entry) = self.conns[slot].take() else {
                 continue;
             };
-            let partial = match entry.phase {
-                Phase::Head => !entry.idle && !entry.buf.is_empty(),
-                Phase::Body { .. } => true,
-                Phase::Linger { .. } => false,
-            };
-            if partial {
+            if entry.incoming.inside_request() {
                 let response = pages::error(1, 408, Persist::Close, &[], true);
                 write_now(&entry.conn, &response);
                 entry.conn.shutdown(Shutdown::Both);
@@ -357,21 +270,17 @@ impl IoLoop {
         let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        let before = entry.deadline;
+        let before = entry.incoming.deadline;
         let kept = loop {
-            match self.look(&mut entry) {
+            match entry.incoming.look(&entry.conn, &self.site) {
                 Flow::More => {}
                 Flow::Close => break None,
-                Flow::Dispatch {
-                    head,
-                    head_len,
-                    need,
-                } => {
-                    self.dispatch(entry, head, head_len, need);
+                Flow::Ready(request) => {
+                    self.dispatch(entry, request);
                     break None;
                 }
             }
-            match read_more(&mut entry, &mut self.scratch) {
+            match entry.incoming.read_more(&entry.conn, &mut self.scratch) {
                 Ok(true) => {}
                 Ok(false) => break Some(entry),
                 Err(()) => break None,
@@ -379,9 +288,10 @@ impl IoLoop {
         };
         match kept {
             Some(entry) => {
-                if entry.deadline != before {
+                let deadline = entry.incoming.deadline;
+                if deadline != before {
                     self.deadlines.remove(&(before, slot));
-                    self.deadlines.insert((entry.deadline, slot));
+                    self.deadlines.insert((deadline, slot));
                 }
                 self.conns[slot] = Some(entry);
             }
@@ -392,88 +302,16 @@ impl IoLoop {
         }
     }
 
-    /// Act on what the buffer holds.
-    fn look(&self, entry: &mut Entry) -> Flow {
-        match &entry.phase {
-            Phase::Linger { drained } if *drained >= LINGER_BYTES => Flow::Close,
-            Phase::Linger { .. } => Flow::More,
-            Phase::Body { need, .. } if entry.buf.len() < *need => Flow::More,
-            Phase::Body { .. } => match std::mem::replace(&mut entry.phase, Phase::Head) {
-                Phase::Body {
-                    head,
-                    head_len,
-                    need,
-                } => Flow::Dispatch {
-                    head,
-                    head_len,
-                    need,
-                },
-                _ => unreachable!("the phase was just matched"),
-            },
-            Phase::Head if entry.buf.is_empty() => Flow::More,
-            Phase::Head => match entry.scanner.scan(&entry.buf) {
-                Ok(None) => Flow::More,
-                Ok(Some(end)) => match parse_head(&entry.buf[..end]) {
-                    Ok(head) => self.start(entry, head, end),
-                    Err(Bad(status)) => fail(entry, 1, status, &[], true),
-                },
-                Err(Bad(status)) => fail(entry, 1, status, &[], true),
-            },
-        }
-    }
-
-    /// A head is complete: refuse the request here, or wait for its body.
-    fn start(&self, entry: &mut Entry, head: Head, head_len: usize) -> Flow {
-        let with_body = head.method != "HEAD";
-        if let Some(creds) = &self.site.auth {
-            if !auth::authorized(head.header("authorization"), creds) {
-                let extra = [("WWW-Authenticate", auth::CHALLENGE)];
-                return fail(entry, head.minor, 401, &extra, with_body);
-            }
-        }
-        let length = match head.body() {
-            Body::None => 0,
-            Body::Unframed => return fail(entry, head.minor, 411, &[], with_body),
-            Body::Length(n) if n > MAX_BODY => return fail(entry, head.minor, 413, &[], with_body),
-            // At most MAX_BODY: fits.
-            Body::Length(n) => n as usize,
-        };
-        let need = head_len + length;
-        if need > entry.buf.capacity() {
-            // Memory for the whole body, before the client sends it.
-            if !entry.charge.set(need.saturating_sub(FREE_BUFFER)) {
-                return fail(entry, head.minor, 503, &[], with_body);
-            }
-            entry.buf.reserve_exact(need - entry.buf.len());
-        }
-        if length > 0
-            && head.expects_continue()
-            && !write_now(&entry.conn, b"HTTP/1.1 100 Continue\r\n\r\n")
-        {
-            return Flow::Close;
-        }
-        entry.phase = Phase::Body {
-            head,
-            head_len,
-            need,
-        };
-        self.look(entry)
-    }
-
     /// Hand a complete request to a worker.
-    fn dispatch(&self, mut entry: Entry, head: Head, head_len: usize, need: usize) {
+    fn dispatch(&self, entry: Entry, request: Request) {
         let fd = entry.conn.as_raw_fd();
         if deregister(self.poll.registry(), fd).is_err() {
             return;
         }
-        let rest = entry.buf.split_off(need);
-        entry.buf.drain(..head_len);
         let job = Job {
             conn: entry.conn,
-            head,
-            body: entry.buf,
-            rest,
-            charge: entry.charge,
+            request,
+            rest: entry.incoming.into_rest(),
             answering: Answering::start(),
         };
         Pool::submit(&self.site, job);
@@ -482,82 +320,4 @@ impl IoLoop {
 
 fn deregister(registry: &Registry, fd: i32) -> io::Result<()> {
     registry.deregister(&mut SourceFd(&fd))
-}
-
-/// Answer `status` with `Connection: close` (best effort, never blocking),
-/// half-close and linger.
-fn fail(entry: &mut Entry, minor: u8, status: u16, extra: &[(&str, &str)], body: bool) -> Flow {
-    let response = pages::error(minor, status, Persist::Close, extra, body);
-    if !write_now(&entry.conn, &response) {
-        return Flow::Close;
-    }
-    entry.conn.shutdown(Shutdown::Write);
-    entry.buf = Vec::new();
-    entry.charge.set(0);
-    entry.phase = Phase::Linger { drained: 0 };
-    entry.deadline = Instant::now() + LINGER_TIME;
-    Flow::More
-}
-
-/// One read into the connection's buffer (or the bin, when lingering), as
-/// much as its phase allows. `Ok(true)`: bytes came; `Ok(false)`: nothing
-/// more for now; `Err`: EOF or an error (close).
-fn read_more(entry: &mut Entry, scratch: &mut [u8]) -> Result<bool, ()> {
-    let want = match &entry.phase {
-        // One more than allowed shows an oversized head.
-        Phase::Head => (MAX_HEAD + 1).saturating_sub(entry.buf.len()),
-        Phase::Body { need, .. } => need - entry.buf.len(),
-        Phase::Linger { drained } => LINGER_BYTES - drained,
-    }
-    .clamp(1, scratch.len());
-    let mut reader = &entry.conn;
-    let n = loop {
-        match reader.read(&mut scratch[..want]) {
-            Ok(0) => return Err(()),
-            Ok(n) => break n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(_) => return Err(()),
-        }
-    };
-    if let Phase::Linger { drained } = &mut entry.phase {
-        *drained += n;
-        return Ok(true);
-    }
-    if entry.idle {
-        // The first byte of a request starts its clock.
-        entry.idle = false;
-        entry.deadline = Instant::now() + REQUEST_TIMEOUT;
-    }
-    entry.buf.extend_from_slice(&scratch[..n]);
-    if !entry
-        .charge
-        .set(entry.buf.capacity().saturating_sub(FREE_BUFFER))
-    {
-        let minor = match &entry.phase {
-            Phase::Body { head, .. } => head.minor,
-            _ => 1,
-        };
-        // The budget is spent on other requests.
-        return match fail(entry, minor, 503, &[], true) {
-            Flow::More => Ok(true),
-            _ => Err(()),
-        };
-    }
-    Ok(true)
-}
-
-/// Write `bytes` without blocking; false unless all of it went out.
-fn write_now(conn: &Conn, bytes: &[u8]) -> bool {
-    let mut writer = conn;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        match writer.write(rest) {
-            Ok(0) => return false,
-            Ok(n) => rest = &rest[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    true
 }

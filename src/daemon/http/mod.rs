@@ -38,17 +38,17 @@
 //!   no connection is open), answers what needs no worker (bad heads, 401,
 //!   411, 413, 408, 503 for memory) and lingers before closing.
 //! * **Workers** (`pool.rs`), a pool per server: a complete request is
-//!   queued (FIFO, never refused) for at most [`MAX_WORKERS`] threads that
+//!   queued (FIFO, never refused) for at most [`limits::MAX_WORKERS`] threads that
 //!   answer it (`exchange.rs`) in blocking mode under write timeouts, then
 //!   hand the connection back to the I/O thread for keep-alive. Pipelined
 //!   requests are answered in order: the I/O thread parses the next one only
 //!   when the connection is back. Deferred answers ([`Reply::Later`]) keep
 //!   their worker waiting (the client waits for this answer; HTTP/1.1
 //!   answers in order), and the pool starts a replacement so the others keep
-//!   being served ([`MAX_DEFERRED`]).
+//!   being served ([`limits::MAX_DEFERRED`]).
 //! * **Streams** (`logtail.rs`): `/logtail` and `/mainlogtail` follow a file
 //!   for as long as the client stays, so each has a thread of its own, from
-//!   a per-server budget ([`MAX_STREAMS`], 503 beyond): streams never take
+//!   a per-server budget ([`limits::MAX_STREAMS`], 503 beyond): streams never take
 //!   workers from RPC.
 //!
 //! Every budget is per server, so a flood on TCP cannot starve the local
@@ -67,6 +67,7 @@ mod exchange;
 mod head;
 #[cfg(test)]
 mod head_props;
+mod incoming;
 mod io;
 pub mod limits;
 mod listen;

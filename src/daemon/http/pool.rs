@@ -15,26 +15,26 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
-use super::exchange::{self, After, Conn};
-use super::head::Head;
-use super::io::{Returned, Then};
-use super::limits::{MAX_DEFERRED, MAX_WORKERS, WARM_WORKERS, WORKER_IDLE_EXIT};
-use super::{Answering, Charge, Site};
+use nix::poll::PollFlags;
+
+use super::exchange::{self, wait_ready, After, Conn};
+use super::incoming::{Flow, Incoming, Request};
+use super::io::Returned;
+use super::limits::{MAX_DEFERRED, MAX_WORKERS, NEXT_REQUEST_WAIT, WARM_WORKERS, WORKER_IDLE_EXIT};
+use super::{Answering, Site};
 
 /// Stack of a worker thread (it builds responses; the backend's work happens
 /// where the backend puts it).
 const STACK_SIZE: usize = 512 * 1024;
+/// A worker's read buffer, for the requests it reads itself.
+const SCRATCH: usize = 16 * 1024;
 
 /// A complete request to answer.
 pub(super) struct Job {
     pub(super) conn: Conn,
-    pub(super) head: Head,
-    pub(super) body: Vec<u8>,
-    /// Bytes that arrived after the request (pipelined requests): they go
-    /// back to the I/O thread with the connection.
+    pub(super) request: Request,
+    /// Bytes that arrived after the request (pipelined requests).
     pub(super) rest: Vec<u8>,
-    /// The request's bytes in the server's memory budget.
-    pub(super) charge: Charge,
     /// Counted for [`super::wait_for_answers`] until answered.
     pub(super) answering: Answering,
 }
@@ -113,6 +113,11 @@ impl Pool {
         result
     }
 
+    /// Requests wait for a worker.
+    fn queued(&self) -> bool {
+        !self.lock().jobs.is_empty()
+    }
+
     /// Every worker is idle: each has handed its last connection on.
     #[cfg(test)]
     pub(super) fn all_idle(&self) -> bool {
@@ -146,13 +151,14 @@ fn start_worker(site: &Arc<Site>, mut state: MutexGuard<'_, State>) {
 }
 
 fn worker(site: Arc<Site>) {
+    let mut scratch = vec![0u8; SCRATCH];
     let pool = &site.pool;
     let mut state = pool.lock();
     loop {
         if let Some(job) = state.jobs.pop_front() {
             drop(state);
             // A bug in a handler must not cost the pool a thread for good.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| run(&site, job)));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| run(&site, job, &mut scratch)));
             state = pool.lock();
             // A replaced thread whose wait ended makes one too many.
             if state.working() > MAX_WORKERS {
@@ -183,27 +189,76 @@ fn worker(site: Arc<Site>) {
     state.threads -= 1;
 }
 
-/// Answer one request, then pass the connection on as the answer says.
-fn run(site: &Arc<Site>, job: Job) {
+/// Answer a request, then pass the connection on as the answer says. On
+/// keep-alive, stay for the next request while it is here (or comes within
+/// [`NEXT_REQUEST_WAIT`]) and nobody else waits for a worker.
+fn run(site: &Arc<Site>, job: Job, scratch: &mut [u8]) {
     let Job {
         conn,
-        head,
-        body,
-        rest,
-        charge,
-        answering,
+        mut request,
+        mut rest,
+        mut answering,
     } = job;
-    let after = exchange::answer(site, &conn, &head, body);
-    drop(charge);
-    drop(answering);
-    let then = match after {
-        After::Next => Then::Next(rest),
-        After::Linger => {
-            conn.shutdown(Shutdown::Write);
-            Then::Linger
+    loop {
+        let Request { head, body, charge } = request;
+        let after = exchange::answer(site, &conn, &head, body);
+        drop(charge);
+        drop(answering);
+        match after {
+            After::Next => {}
+            After::Linger => {
+                conn.shutdown(Shutdown::Write);
+                let incoming = Incoming::linger(site);
+                return site.give_back(Returned { conn, incoming });
+            }
+            After::Close => return,
+            After::Stream(stream) => return stream.start(conn),
         }
-        After::Close => return,
-        After::Stream(stream) => return stream.start(conn),
-    };
-    site.give_back(Returned { conn, then });
+        let mut incoming = Incoming::next(site, rest);
+        match next_request(site, &conn, &mut incoming, scratch) {
+            Some(Some(next)) => {
+                request = next;
+                rest = incoming.into_rest();
+                answering = Answering::start();
+            }
+            Some(None) => return site.give_back(Returned { conn, incoming }),
+            None => return,
+        }
+    }
+}
+
+/// The next request on a keep-alive connection, if it is here or comes at
+/// once: `Some(Some(request))`; `Some(None)`: hand the connection back to
+/// the I/O thread; `None`: close it.
+fn next_request(
+    site: &Arc<Site>,
+    conn: &Conn,
+    incoming: &mut Incoming,
+    scratch: &mut [u8],
+) -> Option<Option<Request>> {
+    let mut waited = false;
+    loop {
+        match incoming.look(conn, site) {
+            Flow::More => {}
+            Flow::Close => return None,
+            Flow::Ready(request) => return Some(Some(request)),
+        }
+        // Lingering is the I/O thread's job; queued requests go first.
+        if incoming.lingering() || site.pool.queued() {
+            return Some(None);
+        }
+        match incoming.read_more(conn, scratch) {
+            Ok(true) => {}
+            Ok(false) if waited => return Some(None),
+            Ok(false) => {
+                waited = true;
+                match wait_ready(conn, PollFlags::POLLIN, NEXT_REQUEST_WAIT) {
+                    Ok(true) => {}
+                    Ok(false) => return Some(None),
+                    Err(_) => return None,
+                }
+            }
+            Err(()) => return None,
+        }
+    }
 }
