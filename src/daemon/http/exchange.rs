@@ -1,10 +1,11 @@
 //! Answering one complete request on a worker thread: dispatch (`http.md`
-//! §2.2) and the response, written under the write timeouts. Connections
-//! stay in non-blocking mode all their life; a worker that cannot write
-//! waits for the socket with `poll(2)`, so a timeout means exactly "the
-//! client took nothing for that long". The request arrived whole (head and body) through the I/O
-//! thread, which also answered everything that needs no worker (bad heads,
-//! 401, 411, 413).
+//! §2.2) and the response, written under the write timeouts. The request
+//! arrived whole, head and body (`incoming.rs`), and what needs no worker
+//! (bad heads, 401, 411, 413) was answered already.
+//!
+//! Connections stay in non-blocking mode all their life; a worker that
+//! cannot write waits for the socket with `poll(2)`, so a timeout means
+//! exactly "the client took nothing for that long".
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};

@@ -5,11 +5,11 @@
 //! a buffer, never a thread.
 //!
 //! A request is read whole (head, then body) into the connection's buffer
-//! under [`super::limits::REQUEST_TIMEOUT`]; complete, it goes to the server's workers with
-//! whatever else arrived (pipelined requests). The worker hands the
-//! connection back after its answer (keep-alive, or linger after a final
-//! response). Deadlines live in one sorted set; the poll sleeps until the
-//! nearest, or without a timeout when no connection is open.
+//! under [`super::limits::REQUEST_TIMEOUT`]; complete, it goes to the
+//! server's workers with whatever else arrived (pipelined requests). The
+//! worker hands the connection back after its answer (keep-alive, or linger
+//! after a final response). Deadlines live in one sorted set; the poll sleeps
+//! until the nearest, or without a timeout when no connection is open.
 //!
 //! Reading a request (and refusing one that needs no worker) is `incoming.rs`,
 //! shared with the workers.

@@ -243,9 +243,13 @@ fn next_request(
             Flow::Close => return None,
             Flow::Ready(request) => return Some(Some(request)),
         }
-        // Lingering is the I/O thread's job; queued requests go first.
+        // Lingering is the I/O thread's job; queued requests go first;
+        // stopping servers take no more requests.
         if incoming.lingering() || site.pool.queued() {
             return Some(None);
+        }
+        if site.stopping() {
+            return None;
         }
         match incoming.read_more(conn, scratch) {
             Ok(true) => {}
