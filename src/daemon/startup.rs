@@ -87,6 +87,11 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
     }
 
     let status = reactor.run();
+    // The loop stopped the HTTP servers without waiting for clients. Answers
+    // still being written (shutdown's own `true`) get a moment to reach their
+    // clients; with the reactor gone, calls still to make fail at once.
+    drop(reactor);
+    super::http::wait_for_answers(super::http::limits::EXIT_GRACE);
     if let Some(path) = pidfile {
         let _ = std::fs::remove_file(path);
     }

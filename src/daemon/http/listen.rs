@@ -3,16 +3,18 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::sys::socket::Backlog;
 use nix::unistd::{Gid, Uid, User};
 
+use super::limits::LISTEN_BACKLOG;
 use crate::config::model::{InetHttpServer, UnixHttpServer};
 
 /// The message for a port or socket that another server is using.
@@ -23,14 +25,11 @@ pub(super) const IN_USE: &str = "Another program is already listening on a port 
 const CANNOT_OPEN: &str = "Cannot open an HTTP server: socket.error reported";
 
 /// How many times a stale socket file is unlinked before giving up (Python
-/// retries forever; a file we cannot remove would spin).
+/// retries forever; a file we cannot remove would spin). There is no pause
+/// between attempts (Python sleeps 0.3 s): the path is free the moment it is
+/// unlinked, and binding must never stall the event loop, which rebinds
+/// after a restart that changed the server sections.
 const STALE_ATTEMPTS: usize = 5;
-
-/// Pause after unlinking a stale socket (Python sleeps 0.3 s). Startup only.
-const STALE_PAUSE: Duration = Duration::from_millis(100);
-
-/// How long the liveness probe of an existing socket waits for a byte.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A listening socket of either kind.
 pub(super) enum Listener {
@@ -79,7 +78,17 @@ pub(super) fn socket_error_message(e: &io::Error) -> String {
 pub(super) fn bind_tcp(section: &InetHttpServer) -> Result<TcpListener, String> {
     let addr = resolve(&section.host, section.port)?;
     // std sets SO_REUSEADDR on Unix, as Supervisor does.
-    TcpListener::bind(addr).map_err(|e| socket_error_message(&e))
+    let listener = TcpListener::bind(addr).map_err(|e| socket_error_message(&e))?;
+    set_backlog(&listener)?;
+    Ok(listener)
+}
+
+/// Listen again with Supervisor's backlog ([`LISTEN_BACKLOG`]; std uses a
+/// smaller one): a burst of clients waits there instead of being dropped.
+fn set_backlog(socket: &impl AsFd) -> Result<(), String> {
+    let errno = |e: Errno| socket_error_message(&io::Error::from_raw_os_error(e as i32));
+    let backlog = Backlog::new(LISTEN_BACKLOG).map_err(errno)?;
+    nix::sys::socket::listen(socket, backlog).map_err(errno)
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -119,6 +128,10 @@ pub(super) fn bind_unix(
     let _ = fs::remove_file(&temp);
     for _ in 0..STALE_ATTEMPTS {
         let listener = UnixListener::bind(&temp).map_err(|e| unix_bind_error(&e))?;
+        if let Err(message) = set_backlog(&listener) {
+            let _ = fs::remove_file(&temp);
+            return Err(message);
+        }
         let linked = link_socket(section, &temp);
         let _ = fs::remove_file(&temp);
         match linked? {
@@ -133,7 +146,6 @@ pub(super) fn bind_unix(
                 let _ = writeln!(notes, "Unlinking stale socket {}", file.display());
                 let _ = notes.flush();
                 let _ = fs::remove_file(file);
-                std::thread::sleep(STALE_PAUSE);
             }
         }
     }
@@ -203,29 +215,20 @@ fn unix_bind_error(e: &io::Error) -> String {
     socket_error_message(e)
 }
 
-/// Is a server listening on the socket `path`? Connect, send a request, wait
-/// for one byte (or EOF). Connection refused or reset → stale. A listener
-/// that accepts but stays silent counts as alive.
+/// Is a server listening on the socket `path`? Python connects, sends a
+/// request and waits for a byte; here the connect alone decides, without
+/// blocking: on a unix socket it succeeds (or finds the backlog full) only
+/// when something listens. Refused (or no such file) → stale. This never
+/// waits, so neither does a rebind from the event loop, even when the
+/// listener is alive but stuck.
 fn probe_alive(path: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(path) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(PROBE_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(PROBE_TIMEOUT));
-    if let Err(e) = stream.write_all(b"GET / HTTP/1.0\r\n\r\n") {
-        return is_timeout(&e);
+    match mio::net::UnixStream::connect(path) {
+        Ok(mut stream) => {
+            // Tell a live server what the probe was, as Python does (best
+            // effort; nothing is awaited).
+            let _ = stream.write(b"GET / HTTP/1.0\r\n\r\n");
+            true
+        }
+        Err(e) => e.kind() == io::ErrorKind::WouldBlock,
     }
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
-        // A byte or EOF: either way something answered (as in Python).
-        Ok(n) => n <= byte.len(),
-        Err(e) => is_timeout(&e),
-    }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

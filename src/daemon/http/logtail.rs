@@ -12,27 +12,27 @@
 //! connection), when a write fails, or when the servers stop.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
 
-use super::conn::{After, ConnRef, Exchange};
+use nix::poll::PollFlags;
+
+use super::exchange::{wait_ready, write_all, After, Conn, Exchange};
+use super::limits::{STREAM_HEAD_BYTES, STREAM_MAX_CHUNK, STREAM_TICK};
 use super::pages::{self, Persist};
-use super::LogRequest;
+use super::{LogRequest, Site, StreamSlot};
 
-/// How much of the existing file the stream starts with.
-const HEAD_BYTES: u64 = 1024;
-/// How often the file is checked.
-const TICK: Duration = Duration::from_millis(100);
-/// Largest chunk; more appended data goes out as several chunks at once.
-const MAX_CHUNK: u64 = 1024 * 1024;
-/// A client that accepts no data for this long is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Sent when the file shrank in place.
 const TRUNCATED: &[u8] = b"==> File truncated <==\n";
+/// Stack of a stream thread (it copies file bytes to a socket).
+const STACK_SIZE: usize = 256 * 1024;
 
-/// Serve a `/logtail…` or `/mainlogtail…` GET (the method is checked).
+/// Answer a `/logtail…` or `/mainlogtail…` GET (the method is checked):
+/// 404 or 503 at once, else [`After::Stream`] with the stream to start.
 pub(super) fn serve(ex: &mut Exchange<'_>, path: &str) -> After {
     let is_logtail = path.starts_with("/logtail");
     let which = if is_logtail {
@@ -43,24 +43,16 @@ pub(super) fn serve(ex: &mut Exchange<'_>, path: &str) -> After {
     } else {
         LogRequest::Main
     };
-    let shared = ex.site.shared.clone();
-    let Some(file) = shared.backend.log_file(which) else {
+    let Some(file) = ex.site.backend.log_file(which) else {
         return ex.error(404);
     };
-    let Ok(mut follower) = Follower::open(&file) else {
+    let Ok(follower) = Follower::open(&file) else {
         return ex.error(404);
     };
-    let Some(_slot) = shared.stream_slot() else {
+    let Some(slot) = ex.site.stream_slot() else {
         return ex.error(503);
     };
     let chunked = ex.minor() == 1 && ex.keep;
-    let conn = ex.writer.0.clone();
-    if conn.set_read_timeout(Some(TICK)).is_err()
-        || conn.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
-    {
-        return After::Close;
-    }
-
     let persist = if chunked {
         Persist::Default
     } else {
@@ -78,34 +70,69 @@ pub(super) fn serve(ex: &mut Exchange<'_>, path: &str) -> After {
         pages::header(&mut out, "Transfer-Encoding", "chunked");
     }
     out.extend_from_slice(b"\r\n");
-    let mut sink = Sink {
-        writer: ex.writer,
+    After::Stream(Stream {
+        follower,
         chunked,
-        out,
-    };
-    if follower.start(&mut sink).is_err() || sink.flush().is_err() {
-        return After::Close;
+        head: out,
+        site: ex.site.clone(),
+        _slot: slot,
+    })
+}
+
+/// A log stream ready to start: it gets a thread of its own (outside the
+/// worker pool, within the server's stream budget) for as long as it runs.
+pub(super) struct Stream {
+    follower: Follower,
+    chunked: bool,
+    /// The response head, sent with the first piece.
+    head: Vec<u8>,
+    site: Arc<Site>,
+    _slot: StreamSlot,
+}
+
+impl Stream {
+    /// Run the stream on a thread of its own; if none can be started the
+    /// connection is closed.
+    pub(super) fn start(self, conn: Conn) {
+        let _ = thread::Builder::new()
+            .name("http-stream".to_string())
+            .stack_size(STACK_SIZE)
+            .spawn(move || self.run(conn));
     }
 
-    let mut junk = [0u8; 512];
-    let mut checked = Instant::now();
-    while !shared.stopping() {
-        // Wait up to a tick for the client: EOF means it is gone. Anything it
-        // sends (supervisorctl's extra CRLF) is ignored.
-        match ex.reader.read(&mut junk) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if is_wait(&e) => {}
-            Err(_) => break,
+    fn run(mut self, conn: Conn) {
+        let mut sink = Sink {
+            conn: &conn,
+            chunked: self.chunked,
+            out: std::mem::take(&mut self.head),
+        };
+        if self.follower.start(&mut sink).is_err() || sink.flush().is_err() {
+            return;
         }
-        if checked.elapsed() >= TICK {
-            checked = Instant::now();
-            if follower.poll(&mut sink).is_err() {
-                break;
+        let mut junk = [0u8; 512];
+        let mut checked = Instant::now();
+        let mut reader = &conn;
+        while !self.site.stopping() {
+            // Wait up to a tick for the client: EOF means it is gone. Anything
+            // it sends (supervisorctl's extra CRLF) is ignored.
+            match wait_ready(&conn, PollFlags::POLLIN, STREAM_TICK) {
+                Ok(true) => match reader.read(&mut junk) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if is_wait(&e) => {}
+                    Err(_) => break,
+                },
+                Ok(false) => {}
+                Err(_) => break,
+            }
+            if checked.elapsed() >= STREAM_TICK {
+                checked = Instant::now();
+                if self.follower.poll(&mut sink).is_err() {
+                    break;
+                }
             }
         }
     }
-    After::Close
 }
 
 fn is_wait(e: &io::Error) -> bool {
@@ -138,7 +165,7 @@ fn parse_logtail(path: &str) -> Option<LogRequest> {
 
 /// Where the stream's bytes go: chunks, or raw bytes.
 struct Sink<'a> {
-    writer: &'a mut ConnRef,
+    conn: &'a Conn,
     chunked: bool,
     /// Bytes not written yet (the response head before the first piece).
     out: Vec<u8>,
@@ -166,8 +193,14 @@ impl Sink<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let result = self.writer.write_all(&self.out);
+        // No deadline: a stream is cut only when its client takes nothing
+        // for WRITE_TIMEOUT.
+        let result = write_all(self.conn, &mut [IoSlice::new(&self.out)], None);
         self.out.clear();
+        if let Err(e) = &result {
+            // A client that stopped reading is reset, as for any answer.
+            self.conn.failed(e);
+        }
         result
     }
 }
@@ -206,10 +239,10 @@ impl Follower {
             .unwrap_or(std::time::UNIX_EPOCH)
     }
 
-    /// The first piece: the last [`HEAD_BYTES`] of the file.
+    /// The first piece: the last [`STREAM_HEAD_BYTES`] of the file.
     fn start(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
         let len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.pos = len.saturating_sub(HEAD_BYTES);
+        self.pos = len.saturating_sub(STREAM_HEAD_BYTES);
         self.send_to(len, sink)
     }
 
@@ -259,8 +292,8 @@ impl Follower {
     /// Send the bytes from `pos` up to `end` (fewer if the file is shorter).
     fn send_to(&mut self, end: u64, sink: &mut Sink<'_>) -> io::Result<()> {
         while self.pos < end {
-            // At most MAX_CHUNK, so this fits.
-            let want = (end - self.pos).min(MAX_CHUNK) as usize;
+            // At most STREAM_MAX_CHUNK, so this fits.
+            let want = (end - self.pos).min(STREAM_MAX_CHUNK) as usize;
             self.buf.resize(want, 0);
             let n = match self.file.read_at(&mut self.buf[..want], self.pos) {
                 Ok(0) => break,

@@ -9,7 +9,7 @@
 //!
 //! The design names tiny_http as the HTTP base, but its 0.12 API cannot
 //! express several things this server must do, so the small HTTP/1.x subset
-//! supervisord needs (`conn.rs`) is written here instead:
+//! supervisord needs is written here instead:
 //!
 //! * it gives no access to the connection, so a connection cannot be closed
 //!   after a 401 or 413 while the client keeps it open, and it never sends
@@ -20,23 +20,40 @@
 //! * no `TCP_NODELAY` on accepted sockets (std's listener cannot set it);
 //! * leading empty lines are a 400 that closes the connection;
 //! * it can panic in its own threads when a client resets the connection
-//!   before its first request is read (`peer_addr().unwrap()`).
+//!   before its first request is read (`peer_addr().unwrap()`);
+//! * and it has a thread per connection, which is what this design avoids.
 //!
-//! # Threads
+//! # Threads: a thread only while a request is being worked on
 //!
-//! One accept thread per listening socket (a `mio::Poll` on the listener plus
-//! a `Waker`, so it sleeps with no timeout and stops at once). Accepted
-//! connections go to a shared pool of connection threads: an idle thread is
-//! reused, otherwise a new one starts (up to [`MAX_CONNECTIONS`] connections
-//! in service; beyond that the client gets a 503). A thread serves one
-//! connection's requests in order (so pipelining and keep-alive are natural
-//! and there is no hand-off per request), then goes back to the pool. Extra
-//! idle threads exit after a while; a few stay warm.
+//! A thread per connection lets idle or slow clients exhaust the threads
+//! (256 silent TCP connections once locked every client out, the unix socket
+//! included). So connections cost a descriptor and a buffer, and threads go
+//! only to requests that have fully arrived:
 //!
-//! Deferred XML-RPC replies ([`Reply::Later`]) are awaited by the thread of
-//! that connection only, which has nothing else to do: the client is waiting
-//! for this answer and HTTP/1.1 answers in order. Other connections have their
-//! own threads and are served meanwhile.
+//! * **I/O thread** (`io.rs`), one per listening socket: a `mio::Poll` that
+//!   owns every connection of that server while it is idle or while its
+//!   request arrives, in non-blocking mode. It reads the head and the body
+//!   into the connection's buffer, enforces the deadlines ([`limits`]) with a
+//!   sorted set (the poll timeout is the nearest one: no wakeups at all when
+//!   no connection is open), answers what needs no worker (bad heads, 401,
+//!   411, 413, 408, 503 for memory) and lingers before closing.
+//! * **Workers** (`pool.rs`), a pool per server: a complete request is
+//!   queued (FIFO, never refused) for at most [`limits::MAX_WORKERS`] threads that
+//!   answer it (`exchange.rs`) in blocking mode under write timeouts, then
+//!   hand the connection back to the I/O thread for keep-alive. Pipelined
+//!   requests are answered in order: the I/O thread parses the next one only
+//!   when the connection is back. Deferred answers ([`Reply::Later`]) keep
+//!   their worker waiting (the client waits for this answer; HTTP/1.1
+//!   answers in order), and the pool starts a replacement so the others keep
+//!   being served ([`limits::MAX_DEFERRED`]).
+//! * **Streams** (`logtail.rs`): `/logtail` and `/mainlogtail` follow a file
+//!   for as long as the client stays, so each has a thread of its own, from
+//!   a per-server budget ([`limits::MAX_STREAMS`], 503 beyond): streams never take
+//!   workers from RPC.
+//!
+//! Every budget is per server, so a flood on TCP cannot starve the local
+//! unix socket. At exit, answers being written (shutdown's own `true`) get a
+//! moment to reach their clients: see [`wait_for_answers`].
 //!
 //! # SIGPIPE
 //!
@@ -46,8 +63,13 @@
 //! vanished client (Python's supervisord leaves it ignored).
 
 mod auth;
-mod conn;
-pub use conn::MAX_BODY;
+mod exchange;
+mod head;
+#[cfg(test)]
+mod head_props;
+mod incoming;
+mod io;
+pub mod limits;
 mod listen;
 mod logtail;
 mod pages;
@@ -55,26 +77,25 @@ mod pool;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::net::{Shutdown, SocketAddr};
+pub use limits::MAX_BODY;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::Waker;
 
 use crate::config::model::{Config, Credentials, InetHttpServer, UnixHttpServer};
 use crate::pyrepr;
 
-use conn::Conn;
+use exchange::OpenSlot;
+use limits::{MAX_BUFFERED, MAX_CONNECTIONS, MAX_STREAMS, MIN_CONNECTIONS};
 use listen::{Listener, UnixSocketFile};
-use pool::{Acceptor, Pool};
-
-/// Most connections served at once over all servers (each has a thread while
-/// open; idle keep-alive connections are never timed out, as in Supervisor).
-pub const MAX_CONNECTIONS: usize = 256;
-
-/// Most `/logtail` and `/mainlogtail` streams open at once; beyond → 503.
-pub const MAX_STREAMS: usize = 32;
+use pool::Pool;
 
 /// What the HTTP layer needs from the daemon. Implemented by the daemon on top
 /// of a channel to the reactor; every call may block the calling HTTP thread,
@@ -93,8 +114,8 @@ pub enum Reply {
     /// Shared, so a cached answer goes out without being copied.
     Ready(std::sync::Arc<[u8]>),
     /// The body comes later (`startProcess` with `wait=true` …). Only the
-    /// thread of the asking connection waits for it. A dropped sender is
-    /// answered with a 500 and the connection is closed.
+    /// worker answering the asking connection waits for it. A dropped sender
+    /// is answered with a 500 and the connection is closed.
     Later(Receiver<Vec<u8>>),
     /// An HTTP-level error instead of an XML-RPC response: 400 for a body that
     /// is not XML-RPC at all, 500 for an internal failure (`xmlrpc.md` §1).
@@ -114,7 +135,9 @@ pub enum LogRequest {
 
 /// Sockets bound but not yet served. Binding comes first and alone, so that
 /// supervisord can fail ("another program is already listening") before it
-/// daemonizes, and start the serving threads only after the fork.
+/// daemonizes, and start the serving threads only after the fork. Binding
+/// never waits (no sleep, no timed probe), so the reactor may rebind after a
+/// restart without stalling its loop.
 pub struct Listeners {
     bound: Vec<Bound>,
 }
@@ -167,36 +190,20 @@ impl Listeners {
 
     /// Start the threads that serve the bound sockets.
     pub fn serve(mut self, backend: Arc<dyn Backend>) -> Result<Servers, String> {
-        let shared = Arc::new(Shared {
-            backend,
-            stopping: AtomicBool::new(false),
-            busy: Mutex::new(0),
-            idle: std::sync::Condvar::new(),
-            registry: Mutex::new(Registry::default()),
-            streams: AtomicUsize::new(0),
-            pool: Pool::new(),
-        });
         let mut servers = Servers {
-            shared,
+            stopping: Arc::new(AtomicBool::new(false)),
             running: Vec::new(),
             crit: Vec::new(),
             stopped: false,
         };
+        let cap = connection_cap(self.bound.len());
         // On error `servers` is dropped, which stops what was started.
         for bound in std::mem::take(&mut self.bound) {
-            servers.serve(
-                bound.listener,
-                &bound.section,
-                &bound.auth,
-                bound.tcp_addr,
-                bound.socket_file,
-            )?;
+            servers.serve(bound, &backend, cap)?;
         }
         Ok(servers)
     }
-}
 
-impl Listeners {
     /// In the parent of a daemonizing fork, which only exits: the sockets
     /// and their files belong to the daemon now, so leave the files alone.
     pub fn leave_to_child(mut self) {
@@ -216,22 +223,21 @@ impl Drop for Listeners {
     }
 }
 
-/// A request being answered (see `Shared::busy`).
-struct Busy<'a>(&'a Shared);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        let mut busy = self.0.busy.lock().unwrap_or_else(|e| e.into_inner());
-        *busy -= 1;
-        if *busy == 0 {
-            self.0.idle.notify_all();
-        }
-    }
+/// The connection cap of each of `servers` servers: see
+/// [`limits::MAX_CONNECTIONS`].
+fn connection_cap(servers: usize) -> usize {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    let soft = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) if soft != RLIM_INFINITY => usize::try_from(soft).unwrap_or(usize::MAX),
+        _ => return MAX_CONNECTIONS,
+    };
+    let usable = soft - soft / 4;
+    (usable / servers.max(1)).clamp(MIN_CONNECTIONS, MAX_CONNECTIONS)
 }
 
 /// The running HTTP servers. Dropping it stops them too.
 pub struct Servers {
-    shared: Arc<Shared>,
+    stopping: Arc<AtomicBool>,
     running: Vec<Running>,
     crit: Vec<String>,
     stopped: bool,
@@ -239,36 +245,33 @@ pub struct Servers {
 
 /// One listening socket being served.
 struct Running {
-    acceptor: Acceptor,
+    site: Arc<Site>,
+    io: Option<JoinHandle<()>>,
     tcp_addr: Option<SocketAddr>,
     socket_file: Option<UnixSocketFile>,
 }
 
-/// One configured server section: what its requests are checked against.
-struct Site {
+/// One configured server section: what its requests are checked against,
+/// and its own budgets (connections, workers, streams, memory).
+pub(super) struct Site {
     auth: Option<Credentials>,
-    shared: Arc<Shared>,
-}
-
-/// State shared by every thread of every server.
-struct Shared {
     backend: Arc<dyn Backend>,
-    stopping: AtomicBool,
-    /// Requests being answered (streams excluded): stopping waits for them,
-    /// so that an answer like shutdown's `true` still reaches its client.
-    busy: Mutex<usize>,
-    idle: std::sync::Condvar,
-    registry: Mutex<Registry>,
-    streams: AtomicUsize,
+    /// Shared by every server of one [`Servers`].
+    stopping: Arc<AtomicBool>,
     pool: Pool,
-}
-
-/// Open connections, so that stopping can shut them down (waking threads
-/// blocked reading an idle keep-alive connection or writing to a slow client).
-#[derive(Default)]
-struct Registry {
-    next: u64,
-    open: HashMap<u64, Arc<Conn>>,
+    streams: AtomicUsize,
+    /// Connections open (owned by the I/O thread, a worker or a stream).
+    open: AtomicUsize,
+    max_open: AtomicUsize,
+    /// Request bytes held beyond the free allowance ([`MAX_BUFFERED`]).
+    buffered: AtomicUsize,
+    /// The I/O thread stopped accepting at the cap: wake it when a
+    /// connection closes.
+    accept_paused: AtomicBool,
+    /// Connections handed back to the I/O thread; `None` once it has ended.
+    inbox: Mutex<Option<Vec<io::Returned>>>,
+    /// Wakes the I/O thread.
+    waker: Waker,
 }
 
 impl Servers {
@@ -290,34 +293,41 @@ impl Servers {
 
     fn serve(
         &mut self,
-        listener: Listener,
-        section: &str,
-        auth: &Option<Credentials>,
-        tcp_addr: Option<SocketAddr>,
-        socket_file: Option<UnixSocketFile>,
+        bound: Bound,
+        backend: &Arc<dyn Backend>,
+        cap: usize,
     ) -> Result<(), String> {
-        let site = Arc::new(Site {
-            auth: auth.clone(),
-            shared: self.shared.clone(),
-        });
-        let acceptor = match pool::spawn_acceptor(listener, site) {
-            Ok(acceptor) => acceptor,
-            Err(e) => {
-                if let Some(file) = &socket_file {
-                    file.remove();
-                }
-                return Err(listen::socket_error_message(&e));
+        let fail = |e: std::io::Error| {
+            if let Some(file) = &bound.socket_file {
+                file.remove();
             }
+            listen::socket_error_message(&e)
         };
-        self.running.push(Running {
-            acceptor,
-            tcp_addr,
-            socket_file,
+        let (poll, waker) = io::new_poll().map_err(fail)?;
+        let site = Arc::new(Site {
+            auth: bound.auth.clone(),
+            backend: backend.clone(),
+            stopping: self.stopping.clone(),
+            pool: Pool::new(),
+            streams: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+            max_open: AtomicUsize::new(cap),
+            buffered: AtomicUsize::new(0),
+            accept_paused: AtomicBool::new(false),
+            inbox: Mutex::new(Some(Vec::new())),
+            waker,
         });
-        if auth.is_none() {
+        let thread = io::spawn(poll, bound.listener, site.clone()).map_err(fail)?;
+        self.running.push(Running {
+            site,
+            io: Some(thread),
+            tcp_addr: bound.tcp_addr,
+            socket_file: bound.socket_file,
+        });
+        if bound.auth.is_none() {
             self.crit.push(format!(
                 "Server {} running without any HTTP authentication checking",
-                pyrepr::repr(section)
+                pyrepr::repr(&bound.section)
             ));
         }
         Ok(())
@@ -342,9 +352,12 @@ impl Servers {
             .collect()
     }
 
-    /// Stop accepting, shut down open connections (their threads then end on
-    /// their own; a thread waiting for the backend ends when it answers), and
-    /// remove the unix socket files we created.
+    /// Stop at once, without waiting for clients (the reactor calls this):
+    /// remove the unix socket files we created, close the listening sockets
+    /// (so a restart can bind them again) and every connection waiting for
+    /// input, end idle workers and the log streams. Requests already complete
+    /// are still answered by their workers, each within the write timeouts;
+    /// at exit, [`wait_for_answers`] gives them a moment.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -354,26 +367,42 @@ impl Servers {
             return;
         }
         self.stopped = true;
-        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.stopping.store(true, Ordering::SeqCst);
         for running in &self.running {
             if let Some(file) = &running.socket_file {
                 file.remove();
             }
-            running.acceptor.wake();
+            let _ = running.site.waker.wake();
         }
+        // The I/O threads never block, so each sees its wakeup at once and
+        // ends, closing its listener: joining them takes no time to speak of.
         for running in &mut self.running {
-            running.acceptor.join();
+            if let Some(thread) = running.io.take() {
+                let _ = thread.join();
+            }
+            running.site.pool.stop();
         }
-        self.shared.pool.stop();
-        // Let answers being written finish, for a moment at most.
-        let busy = self.shared.busy.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = self
-            .shared
-            .idle
-            .wait_timeout_while(busy, std::time::Duration::from_secs(2), |n| *n > 0);
-        let registry = self.shared.lock_registry();
-        for conn in registry.open.values() {
-            conn.shutdown(Shutdown::Both);
+    }
+
+    /// Log streams open over all servers.
+    #[cfg(test)]
+    fn streams_open(&self) -> usize {
+        self.running
+            .iter()
+            .map(|r| r.site.streams.load(Ordering::SeqCst))
+            .sum()
+    }
+
+    #[cfg(test)]
+    fn sites(&self) -> Vec<Arc<Site>> {
+        self.running.iter().map(|r| r.site.clone()).collect()
+    }
+
+    /// Lower every server's connection cap.
+    #[cfg(test)]
+    fn set_max_open(&self, cap: usize) {
+        for running in &self.running {
+            running.site.max_open.store(cap, Ordering::SeqCst);
         }
     }
 }
@@ -384,37 +413,71 @@ impl Drop for Servers {
     }
 }
 
-impl Shared {
-    /// Count a request as being answered until the guard drops.
-    fn busy(&self) -> Busy<'_> {
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        Busy(self)
-    }
+/// Requests handed to a worker and not answered yet, over every server of
+/// the process.
+static ANSWERING: Mutex<usize> = Mutex::new(0);
+static ANSWERED: Condvar = Condvar::new();
 
-    fn lock_registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+/// At exit, after the servers were stopped: wait until every request handed
+/// to a worker has been answered (shutdown's own `true` must reach its
+/// client), for `limit` at most. Called after the event loop has ended.
+pub fn wait_for_answers(limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut answering = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
+    while *answering > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        answering = ANSWERED
+            .wait_timeout(answering, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
+}
 
+/// Counts one request as being answered until dropped.
+pub(super) struct Answering(());
+
+impl Answering {
+    pub(super) fn start() -> Answering {
+        *ANSWERING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Answering(())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let mut answering = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
+        *answering -= 1;
+        if *answering == 0 {
+            ANSWERED.notify_all();
+        }
+    }
+}
+
+impl Site {
     fn stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Record an open connection; `None` (and the connection shut down) when
-    /// the servers are stopping. The flag is read under the registry lock,
-    /// which `shutdown` takes after setting it, so no connection is missed.
-    fn register(self: &Arc<Self>, conn: Arc<Conn>) -> Option<Registered> {
-        let mut registry = self.lock_registry();
-        if self.stopping() {
-            conn.shutdown(Shutdown::Both);
-            return None;
+    /// Count a new connection as open; it stays counted until the returned
+    /// slot is dropped.
+    fn open_slot(self: &Arc<Self>) -> OpenSlot {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        OpenSlot(self.clone())
+    }
+
+    fn at_cap(&self) -> bool {
+        self.open.load(Ordering::SeqCst) >= self.max_open.load(Ordering::SeqCst)
+    }
+
+    /// An [`OpenSlot`] was dropped.
+    fn connection_closed(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        if self.accept_paused.load(Ordering::SeqCst) {
+            let _ = self.waker.wake();
         }
-        let id = registry.next;
-        registry.next += 1;
-        registry.open.insert(id, conn);
-        Some(Registered {
-            shared: self.clone(),
-            id,
-        })
     }
 
     /// Take a stream slot, or `None` when [`MAX_STREAMS`] are open.
@@ -424,31 +487,66 @@ impl Shared {
             self.streams.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
-        Some(StreamSlot {
-            shared: self.clone(),
-        })
+        Some(StreamSlot { site: self.clone() })
     }
-}
 
-/// Removes its connection from the registry when dropped.
-struct Registered {
-    shared: Arc<Shared>,
-    id: u64,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        self.shared.lock_registry().open.remove(&self.id);
+    /// Hand a connection back to the I/O thread (keep-alive or linger); it
+    /// is closed instead when the servers are stopping.
+    fn give_back(&self, returned: io::Returned) {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inbox) = inbox.as_mut().filter(|_| !self.stopping()) {
+            inbox.push(returned);
+            let _ = self.waker.wake();
+        }
     }
 }
 
 /// A held stream slot; released when dropped.
-struct StreamSlot {
-    shared: Arc<Shared>,
+pub(super) struct StreamSlot {
+    site: Arc<Site>,
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.shared.streams.fetch_sub(1, Ordering::SeqCst);
+        self.site.streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Request bytes counted against a server's [`MAX_BUFFERED`]; released when
+/// dropped (the request was answered or its connection closed).
+pub(super) struct Charge {
+    site: Arc<Site>,
+    bytes: usize,
+}
+
+impl Charge {
+    fn new(site: &Arc<Site>) -> Charge {
+        Charge {
+            site: site.clone(),
+            bytes: 0,
+        }
+    }
+
+    /// Charge `bytes` in all instead of what was charged so far; false (and
+    /// nothing changed) when the server's budget does not allow it.
+    fn set(&mut self, bytes: usize) -> bool {
+        let buffered = &self.site.buffered;
+        if bytes > self.bytes {
+            let more = bytes - self.bytes;
+            if buffered.fetch_add(more, Ordering::SeqCst) + more > MAX_BUFFERED {
+                buffered.fetch_sub(more, Ordering::SeqCst);
+                return false;
+            }
+        } else {
+            buffered.fetch_sub(self.bytes - bytes, Ordering::SeqCst);
+        }
+        self.bytes = bytes;
+        true
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.site.buffered.fetch_sub(self.bytes, Ordering::SeqCst);
     }
 }

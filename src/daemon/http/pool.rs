@@ -1,248 +1,268 @@
-//! Accept threads and the pool of connection threads.
+//! A server's worker threads: they answer complete requests, one at a time
+//! each, in the order they became complete (a FIFO queue: requests beyond the
+//! threads wait, they are never refused).
+//!
+//! Threads start on demand up to [`MAX_WORKERS`]; [`WARM_WORKERS`] stay when
+//! idle (waiting with no timeout: no wakeups), extra ones end after
+//! [`WORKER_IDLE_EXIT`]. A worker waiting for a deferred answer
+//! ([`Pool::deferred`]) is replaced by a new thread if requests are queued,
+//! up to [`MAX_DEFERRED`] such waits, so a few `start --wait` calls cannot
+//! hold up the status queries of everyone else.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::net::Shutdown;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::thread;
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use nix::poll::PollFlags;
 
-use super::conn::{self, Conn};
-use super::listen::Listener;
-use super::pages::{self, Persist};
-use super::Site;
+use super::exchange::{self, wait_ready, After, Conn};
+use super::incoming::{Flow, Incoming, Request};
+use super::io::Returned;
+use super::limits::{MAX_DEFERRED, MAX_WORKERS, NEXT_REQUEST_WAIT, WARM_WORKERS, WORKER_IDLE_EXIT};
+use super::{Answering, Site};
 
-const LISTENER: Token = Token(0);
-const WAKE: Token = Token(1);
-
-/// Connection threads kept waiting (with no timeout) when idle.
-const WARM_THREADS: usize = 4;
-/// How long an extra idle connection thread waits for work before it ends.
-const IDLE_EXIT: Duration = Duration::from_secs(10);
-/// Stack of a connection thread (it parses heads and copies bytes; the
-/// backend's work happens where the backend puts it).
+/// Stack of a worker thread (it builds responses; the backend's work happens
+/// where the backend puts it).
 const STACK_SIZE: usize = 512 * 1024;
-/// After an accept error like EMFILE, try again after this long.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// A worker's read buffer, for the requests it reads itself.
+const SCRATCH: usize = 16 * 1024;
 
-/// A running accept thread.
-pub(super) struct Acceptor {
-    waker: Waker,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Acceptor {
-    /// Ask the thread to look at the stop flag.
-    pub(super) fn wake(&self) {
-        let _ = self.waker.wake();
-    }
-
-    pub(super) fn join(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Start accepting on `listener` for `site`.
-pub(super) fn spawn_acceptor(listener: Listener, site: Arc<Site>) -> io::Result<Acceptor> {
-    let fd = match &listener {
-        Listener::Tcp(l) => {
-            l.set_nonblocking(true)?;
-            l.as_raw_fd()
-        }
-        Listener::Unix(l) => {
-            l.set_nonblocking(true)?;
-            l.as_raw_fd()
-        }
-    };
-    let poll = Poll::new()?;
-    poll.registry()
-        .register(&mut SourceFd(&fd), LISTENER, Interest::READABLE)?;
-    let waker = Waker::new(poll.registry(), WAKE)?;
-    let thread = thread::Builder::new()
-        .name("http-accept".to_string())
-        .spawn(move || accept_loop(poll, listener, site))?;
-    Ok(Acceptor {
-        waker,
-        thread: Some(thread),
-    })
-}
-
-fn accept_loop(mut poll: Poll, listener: Listener, site: Arc<Site>) {
-    let mut events = Events::with_capacity(8);
-    let mut timeout = None;
-    loop {
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                return;
-            }
-        }
-        if site.shared.stopping() {
-            return;
-        }
-        timeout = None;
-        // Edge-triggered: accept until there is nothing left.
-        loop {
-            let accepted = match &listener {
-                Listener::Tcp(l) => l.accept().and_then(|(s, _)| {
-                    s.set_nonblocking(false)?;
-                    // Responses are written in one piece; don't let Nagle
-                    // hold back a 100 Continue or a log chunk.
-                    s.set_nodelay(true)?;
-                    Ok(Conn::Tcp(s))
-                }),
-                Listener::Unix(l) => l.accept().and_then(|(s, _)| {
-                    s.set_nonblocking(false)?;
-                    Ok(Conn::Unix(s))
-                }),
-            };
-            match accepted {
-                Ok(conn) => submit(&site, conn),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // ECONNABORTED and friends concern one connection only.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
-                Err(_) => {
-                    // Out of descriptors or memory: the pending connection
-                    // stays queued; look again shortly.
-                    timeout = Some(ACCEPT_RETRY);
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// Give a new connection to the pool, or turn it away when too many are open.
-fn submit(site: &Arc<Site>, conn: Conn) {
-    if let Err(conn) = site.shared.pool.submit(Job {
-        conn,
-        site: site.clone(),
-    }) {
-        // Best effort, never blocking this thread for long.
-        let conn = conn.conn;
-        let _ = conn.set_write_timeout(Some(Duration::from_millis(200)));
-        let response = pages::error(1, 503, Persist::Close, &[], true);
-        let _ = match &conn {
-            Conn::Tcp(s) => (&*s).write_all(&response),
-            Conn::Unix(s) => (&*s).write_all(&response),
-        };
-    }
-}
-
-/// A connection to serve.
+/// A complete request to answer.
 pub(super) struct Job {
-    conn: Conn,
-    site: Arc<Site>,
+    pub(super) conn: Conn,
+    pub(super) request: Request,
+    /// Bytes that arrived after the request (pipelined requests).
+    pub(super) rest: Vec<u8>,
+    /// Counted for [`super::wait_for_answers`] until answered.
+    pub(super) answering: Answering,
 }
 
-/// Connection threads: idle ones are reused, new ones start when none is
-/// idle, extra idle ones end after [`IDLE_EXIT`].
 pub(super) struct Pool {
-    state: Mutex<PoolState>,
+    state: Mutex<State>,
     wakeup: Condvar,
 }
 
 #[derive(Default)]
-struct PoolState {
+struct State {
     jobs: VecDeque<Job>,
-    /// Connections submitted and not finished (queued or being served).
-    active: usize,
     threads: usize,
     idle: usize,
+    /// Threads waiting for a deferred answer that were replaced.
+    deferred: usize,
     stopping: bool,
+}
+
+impl State {
+    /// Threads available for requests (not replaced while waiting).
+    fn working(&self) -> usize {
+        self.threads - self.deferred
+    }
+
+    /// More queued jobs than idle threads to take them.
+    fn starved(&self) -> bool {
+        self.jobs.len() > self.idle
+    }
 }
 
 impl Pool {
     pub(super) fn new() -> Pool {
         Pool {
-            state: Mutex::new(PoolState::default()),
+            state: Mutex::new(State::default()),
             wakeup: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queue `job` for an idle thread or start one; `Err(job)` when stopping
-    /// or when [`super::MAX_CONNECTIONS`] are being served.
-    fn submit(&self, job: Job) -> Result<(), Job> {
-        let mut state = self.lock();
-        if state.stopping || state.active >= super::MAX_CONNECTIONS {
-            return Err(job);
+    /// Queue `job` for `site`'s workers, starting one if none is idle and
+    /// the cap allows.
+    pub(super) fn submit(site: &Arc<Site>, job: Job) {
+        let pool = &site.pool;
+        let mut state = pool.lock();
+        state.jobs.push_back(job);
+        if !state.starved() {
+            pool.wakeup.notify_one();
+        } else if state.working() < MAX_WORKERS {
+            start_worker(site, state);
         }
-        state.active += 1;
-        if state.idle > state.jobs.len() {
-            state.jobs.push_back(job);
-            self.wakeup.notify_one();
-            return Ok(());
-        }
-        state.threads += 1;
-        drop(state);
-        let shared = job.site.shared.clone();
-        let spawned = thread::Builder::new()
-            .name("http".to_string())
-            .stack_size(STACK_SIZE)
-            .spawn(move || worker(job));
-        if spawned.is_err() {
-            // The job went down with the closure: the connection is closed.
-            let mut state = shared.pool.lock();
-            state.threads -= 1;
-            state.active -= 1;
-        }
-        Ok(())
     }
 
-    /// Let idle threads end; queued connections are dropped.
+    /// Run `wait` (a deferred answer) on a worker; if requests are queued
+    /// meanwhile, another thread takes this one's place (within
+    /// [`MAX_DEFERRED`]).
+    pub(super) fn deferred<T>(site: &Arc<Site>, wait: impl FnOnce() -> T) -> T {
+        let pool = &site.pool;
+        let mut state = pool.lock();
+        let replaced = state.deferred < MAX_DEFERRED;
+        if replaced {
+            state.deferred += 1;
+        }
+        if replaced && state.starved() && state.working() < MAX_WORKERS {
+            start_worker(site, state);
+        } else {
+            drop(state);
+        }
+        let result = wait();
+        if replaced {
+            pool.lock().deferred -= 1;
+        }
+        result
+    }
+
+    /// Requests wait for a worker.
+    fn queued(&self) -> bool {
+        !self.lock().jobs.is_empty()
+    }
+
+    /// Every worker is idle: each has handed its last connection on.
+    #[cfg(test)]
+    pub(super) fn all_idle(&self) -> bool {
+        let state = self.lock();
+        state.jobs.is_empty() && state.idle == state.threads
+    }
+
+    /// Let idle workers end once the queue is empty (requests already
+    /// queued are still answered).
     pub(super) fn stop(&self) {
         let mut state = self.lock();
         state.stopping = true;
-        state.jobs.clear();
         self.wakeup.notify_all();
     }
 }
 
-fn worker(first: Job) {
-    let mut job = first;
+/// Start a worker thread; the lock is released first.
+fn start_worker(site: &Arc<Site>, mut state: MutexGuard<'_, State>) {
+    state.threads += 1;
+    drop(state);
+    let worker_site = site.clone();
+    let spawned = thread::Builder::new()
+        .name("http-worker".to_string())
+        .stack_size(STACK_SIZE)
+        .spawn(move || worker(worker_site));
+    if spawned.is_err() {
+        // The queue keeps the job: the next submit or a running worker
+        // takes it.
+        site.pool.lock().threads -= 1;
+    }
+}
+
+fn worker(site: Arc<Site>) {
+    let mut scratch = vec![0u8; SCRATCH];
+    let pool = &site.pool;
+    let mut state = pool.lock();
     loop {
-        let shared = job.site.shared.clone();
-        // A bug in a handler must not cost the pool a thread for good.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| conn::serve(job.conn, &job.site)));
-        drop(job.site);
-        let pool = &shared.pool;
-        let mut state = pool.lock();
-        state.active -= 1;
-        job = loop {
-            if let Some(next) = state.jobs.pop_front() {
-                break next;
+        if let Some(job) = state.jobs.pop_front() {
+            drop(state);
+            // A bug in a handler must not cost the pool a thread for good.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| run(&site, job, &mut scratch)));
+            state = pool.lock();
+            // A replaced thread whose wait ended makes one too many.
+            if state.working() > MAX_WORKERS {
+                break;
             }
-            if state.stopping {
-                state.threads -= 1;
-                return;
+            continue;
+        }
+        if state.stopping {
+            break;
+        }
+        let warm = state.threads <= WARM_WORKERS;
+        state.idle += 1;
+        if warm {
+            state = pool.wakeup.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.idle -= 1;
+        } else {
+            let (next, waited) = pool
+                .wakeup
+                .wait_timeout(state, WORKER_IDLE_EXIT)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            state.idle -= 1;
+            if waited.timed_out() && state.jobs.is_empty() {
+                break;
             }
-            let warm = state.threads <= WARM_THREADS;
-            state.idle += 1;
-            if warm {
-                state = pool.wakeup.wait(state).unwrap_or_else(|e| e.into_inner());
-                state.idle -= 1;
-            } else {
-                let (next, waited) = pool
-                    .wakeup
-                    .wait_timeout(state, IDLE_EXIT)
-                    .unwrap_or_else(|e| e.into_inner());
-                state = next;
-                state.idle -= 1;
-                if waited.timed_out() && state.jobs.is_empty() {
-                    state.threads -= 1;
-                    return;
+        }
+    }
+    state.threads -= 1;
+}
+
+/// Answer a request, then pass the connection on as the answer says. On
+/// keep-alive, stay for the next request while it is here (or comes within
+/// [`NEXT_REQUEST_WAIT`]) and nobody else waits for a worker.
+fn run(site: &Arc<Site>, job: Job, scratch: &mut [u8]) {
+    let Job {
+        conn,
+        mut request,
+        mut rest,
+        mut answering,
+    } = job;
+    loop {
+        let Request { head, body, charge } = request;
+        let after = exchange::answer(site, &conn, &head, body);
+        drop(charge);
+        drop(answering);
+        match after {
+            After::Next => {}
+            After::Linger => {
+                conn.shutdown(Shutdown::Write);
+                let incoming = Incoming::linger(site);
+                return site.give_back(Returned { conn, incoming });
+            }
+            After::Close => return,
+            After::Stream(stream) => return stream.start(conn),
+        }
+        let mut incoming = Incoming::next(site, rest);
+        match next_request(site, &conn, &mut incoming, scratch) {
+            Some(Some(next)) => {
+                request = next;
+                rest = incoming.into_rest();
+                answering = Answering::start();
+            }
+            Some(None) => return site.give_back(Returned { conn, incoming }),
+            None => return,
+        }
+    }
+}
+
+/// The next request on a keep-alive connection, if it is here or comes at
+/// once: `Some(Some(request))`; `Some(None)`: hand the connection back to
+/// the I/O thread; `None`: close it.
+fn next_request(
+    site: &Arc<Site>,
+    conn: &Conn,
+    incoming: &mut Incoming,
+    scratch: &mut [u8],
+) -> Option<Option<Request>> {
+    let mut waited = false;
+    loop {
+        match incoming.look(conn, site) {
+            Flow::More => {}
+            Flow::Close => return None,
+            Flow::Ready(request) => return Some(Some(request)),
+        }
+        // Lingering is the I/O thread's job; queued requests go first;
+        // stopping servers take no more requests.
+        if incoming.lingering() || site.pool.queued() {
+            return Some(None);
+        }
+        if site.stopping() {
+            return None;
+        }
+        match incoming.read_more(conn, scratch) {
+            Ok(true) => {}
+            Ok(false) if waited => return Some(None),
+            Ok(false) => {
+                waited = true;
+                match wait_ready(conn, PollFlags::POLLIN, NEXT_REQUEST_WAIT) {
+                    Ok(true) => {}
+                    Ok(false) => return Some(None),
+                    Err(_) => return None,
                 }
             }
-        };
+            Err(()) => return None,
+        }
     }
 }

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+use super::limits::MAX_STREAMS;
 use super::listen::{self, IN_USE};
-use super::{Backend, LogRequest, Reply, Servers, MAX_STREAMS};
+use super::{Backend, LogRequest, Reply, Servers};
 use crate::config::model::{Credentials, InetHttpServer, UnixHttpServer};
 
 /// Every client read and write gives up after this long.
@@ -29,6 +30,60 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 struct Fake {
     logs: Mutex<HashMap<(String, bool), PathBuf>>,
     main: Mutex<Option<PathBuf>>,
+    gate: Gate,
+}
+
+/// Holds `hang` calls (on their worker) and `later` calls (deferred) until
+/// opened.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<GateState>, std::sync::Condvar)>);
+
+#[derive(Default)]
+struct GateState {
+    open: bool,
+    hanging: usize,
+    deferred: Vec<mpsc::Sender<Vec<u8>>>,
+}
+
+impl Gate {
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.0 .0.lock().unwrap()
+    }
+
+    /// Calls held on their worker, and deferred ones.
+    fn held(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.hanging, state.deferred.len())
+    }
+
+    fn open(&self) {
+        let mut state = self.state();
+        state.open = true;
+        for sender in state.deferred.drain(..) {
+            let _ = sender.send(b"<later/>".to_vec());
+        }
+        self.0 .1.notify_all();
+    }
+
+    fn hang(&self) {
+        let mut state = self.state();
+        state.hanging += 1;
+        while !state.open {
+            state = self.0 .1.wait(state).unwrap();
+        }
+        state.hanging -= 1;
+    }
+
+    fn later(&self) -> Reply {
+        let (tx, rx) = mpsc::channel();
+        let mut state = self.state();
+        if state.open {
+            let _ = tx.send(b"<later/>".to_vec());
+        } else {
+            state.deferred.push(tx);
+        }
+        Reply::Later(rx)
+    }
 }
 
 impl Fake {
@@ -42,6 +97,11 @@ impl Fake {
 
     fn with_main(self, path: &Path) -> Self {
         *self.main.lock().unwrap() = Some(path.to_path_buf());
+        self
+    }
+
+    fn with_gate(mut self, gate: &Gate) -> Self {
+        self.gate = gate.clone();
         self
     }
 }
@@ -62,6 +122,11 @@ impl Backend for Fake {
                 Reply::Later(rx)
             }
             b"bad" => Reply::Error(400),
+            b"hang" => {
+                self.gate.hang();
+                Reply::Ready(b"<hang/>".as_slice().into())
+            }
+            b"later" => self.gate.later(),
             _ => Reply::Ready([b"echo:".as_slice(), &body].concat().into()),
         }
     }
@@ -599,7 +664,7 @@ fn rpc_http_errors() {
 
     // Too big → 413 without reading the body, and close.
     let mut client = Client::unix(&path);
-    let big = super::conn::MAX_BODY + 1;
+    let big = super::limits::MAX_BODY + 1;
     client.send(format!("POST /RPC2 HTTP/1.1\r\nContent-Length: {big}\r\n\r\n").as_bytes());
     let response = client.response();
     assert_eq!(response.status, 413);
@@ -720,7 +785,7 @@ fn pages_and_methods() {
     assert_eq!(client.response().text(), "OK");
 
     // A body too big to skip: 413 and close.
-    let big = super::conn::MAX_BODY + 1;
+    let big = super::limits::MAX_BODY + 1;
     client.send(format!("GET /ok.html HTTP/1.1\r\nContent-Length: {big}\r\n\r\n").as_bytes());
     let response = client.response();
     assert_eq!(response.status, 413);
@@ -869,12 +934,10 @@ fn logtail_follows_appends_rotation_and_truncation() {
     assert_eq!(client.chunks_until(expected, IO_TIMEOUT), expected);
 
     // The client goes: the stream ends and its slot is free again.
-    assert_eq!(servers.shared.streams.load(Ordering::SeqCst), 1);
+    assert_eq!(servers.streams_open(), 1);
     drop(client);
     assert!(eventually(Duration::from_secs(2), || servers
-        .shared
-        .streams
-        .load(Ordering::SeqCst)
+        .streams_open()
         == 0));
     servers.stop();
 }
@@ -999,15 +1062,16 @@ fn stop_ends_streams_and_idle_connections() {
     stream.send(&get_stream("/logtail/foo", ""));
     assert_eq!(stream.head().status, 200);
     assert_eq!(stream.chunk(), b"x\n");
-    let shared = servers.shared.clone();
+    let sites = servers.sites();
     let start = Instant::now();
     servers.stop();
     assert!(idle.closed());
     assert!(stream.closed());
     assert!(start.elapsed() < Duration::from_secs(2));
-    assert!(eventually(Duration::from_secs(2), || shared
-        .streams
-        .load(Ordering::SeqCst)
-        == 0));
+    assert!(eventually(Duration::from_secs(2), || sites
+        .iter()
+        .all(|site| site.streams.load(Ordering::SeqCst) == 0)));
     assert!(!sock.exists());
 }
+
+mod budgets;
