@@ -107,10 +107,6 @@ pub const MAX_BUFFERED: usize = 64 * 1024 * 1024;
 /// Bytes per connection not counted against [`MAX_BUFFERED`].
 pub const FREE_BUFFER: usize = 16 * 1024;
 
-/// The listen backlog of every server socket (as Supervisor's): connections
-/// not accepted yet wait there.
-pub const LISTEN_BACKLOG: i32 = 1024;
-
 /// After an accept error such as EMFILE, accepting is tried again after this
 /// long (the pending connection stays in the backlog meanwhile).
 pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);

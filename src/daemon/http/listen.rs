@@ -5,16 +5,13 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
-use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::sys::socket::Backlog;
 use nix::unistd::{Gid, Uid, User};
 
-use super::limits::LISTEN_BACKLOG;
 use crate::config::model::{InetHttpServer, UnixHttpServer};
 
 /// The message for a port or socket that another server is using.
@@ -79,16 +76,7 @@ pub(super) fn bind_tcp(section: &InetHttpServer) -> Result<TcpListener, String> 
     let addr = resolve(&section.host, section.port)?;
     // std sets SO_REUSEADDR on Unix, as Supervisor does.
     let listener = TcpListener::bind(addr).map_err(|e| socket_error_message(&e))?;
-    set_backlog(&listener)?;
     Ok(listener)
-}
-
-/// Listen again with Supervisor's backlog ([`LISTEN_BACKLOG`]; std uses a
-/// smaller one): a burst of clients waits there instead of being dropped.
-fn set_backlog(socket: &impl AsFd) -> Result<(), String> {
-    let errno = |e: Errno| socket_error_message(&io::Error::from_raw_os_error(e as i32));
-    let backlog = Backlog::new(LISTEN_BACKLOG).map_err(errno)?;
-    nix::sys::socket::listen(socket, backlog).map_err(errno)
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -128,10 +116,6 @@ pub(super) fn bind_unix(
     let _ = fs::remove_file(&temp);
     for _ in 0..STALE_ATTEMPTS {
         let listener = UnixListener::bind(&temp).map_err(|e| unix_bind_error(&e))?;
-        if let Err(message) = set_backlog(&listener) {
-            let _ = fs::remove_file(&temp);
-            return Err(message);
-        }
         let linked = link_socket(section, &temp);
         let _ = fs::remove_file(&temp);
         match linked? {

@@ -106,15 +106,16 @@ impl Reactor {
         loop {
             let now = Now::current();
             self.daemon.on_time(now);
+            if let Some(status) = self.daemon.exit_status(now) {
+                self.close_servers();
+                return status;
+            }
+            // A restart that just applied new server sections.
             if self.daemon.rebind_servers {
                 self.daemon.rebind_servers = false;
                 self.rebind();
             }
             self.deliver_answers();
-            if let Some(status) = self.daemon.exit_status(now) {
-                self.close_servers();
-                return status;
-            }
             let timeout = self
                 .daemon
                 .deadline(now)
