@@ -33,7 +33,10 @@ impl Session {
         let Value::Array(infos) = infos else {
             return self.report_fault(&Fault::new(faults::FAILED, "bad answer"));
         };
-        let mut status = exit::OK;
+        // Supervisor assigns the status as it goes, the last assignment
+        // winning: each unknown name sets 4, then each shown process that
+        // is not running sets 3. So one stopped process shown makes it 3
+        // even after an unknown name; nothing to report leaves it alone.
         let shown: Vec<&Value> = if args.is_empty() || args.contains(&"all") {
             infos.iter().collect()
         } else {
@@ -47,7 +50,7 @@ impl Session {
                         Namespec::Group(group) => say(&format!("{group}: ERROR (no such group)")),
                         Namespec::Process { .. } => say(&format!("{arg}: ERROR (no such process)")),
                     }
-                    status = exit::STATUS_UNKNOWN;
+                    self.exit_status = exit::STATUS_UNKNOWN;
                 }
                 shown.extend(found);
             }
@@ -64,11 +67,10 @@ impl Session {
                 "{name:<width$}{state:<10}{}",
                 field(info, "description")
             ));
-            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == exit::OK {
-                status = exit::STATUS_NOT_RUNNING;
+            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") {
+                self.exit_status = exit::STATUS_NOT_RUNNING;
             }
         }
-        self.exit_status = status;
     }
 
     /// The shell starts by showing the status.

@@ -1,0 +1,162 @@
+//! Regressions in supervisorctl: each runs Python's supervisorctl 4.3.0 and
+//! ours in the same situation (against Python's supervisord and ours, or a
+//! server that is not there) and requires the same output and exit status.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common::{self, BIN, RPC_SERVER};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// A supervisord, Python's or ours, on `{dir}/supervisor.sock`.
+struct Server {
+    child: Child,
+    _dir: tempfile::TempDir,
+    conf: PathBuf,
+    python: bool,
+}
+
+impl Server {
+    /// Start on the RPC sections and `programs` (`{dir}` is the directory);
+    /// returns once `ready` holds for our supervisorctl's `status` output.
+    fn start(python: bool, programs: &str, ready: impl Fn(&str) -> bool) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("supervisord.conf");
+        let body = format!("{RPC_SERVER}{programs}").replace("{dir}", dir.path().to_str().unwrap());
+        fs::write(
+            &conf,
+            format!("{}{body}", common::header(dir.path(), "info")),
+        )
+        .unwrap();
+        let program = if python {
+            common::python_venv().join("bin/supervisord")
+        } else {
+            PathBuf::from(BIN)
+        };
+        let child = Command::new(program)
+            .arg("-n")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            _dir: dir,
+            conf,
+            python,
+        };
+        let deadline = Instant::now() + SECS(20);
+        loop {
+            let (out, _) = ours(&server.conf, &["status"]);
+            if ready(&out) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: never ready; status:\n{out}",
+                server.who()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn who(&self) -> &'static str {
+        if self.python {
+            "python supervisord"
+        } else {
+            "our supervisord"
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        common::terminate(&mut self.child);
+    }
+}
+
+/// Python's supervisorctl: (stdout, exit status).
+fn python(conf: &Path, args: &[&str]) -> (String, i32) {
+    common::run_ctl(
+        Command::new(common::python_venv().join("bin/supervisorctl")),
+        conf,
+        args,
+    )
+}
+
+/// Our supervisorctl: (stdout, exit status).
+fn ours(conf: &Path, args: &[&str]) -> (String, i32) {
+    common::run_ctl(common::our_ctl(), conf, args)
+}
+
+/// Uptimes tick between two runs; everything else must be the same.
+fn without_uptimes(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.find(", uptime ") {
+            Some(at) => format!("{}, uptime -\n", &line[..at]),
+            None => line.to_string(),
+        })
+        .collect()
+}
+
+/// Both supervisorctls with `-c conf` and `args`: they must agree. Returns
+/// what they printed and their exit status.
+fn agree(conf: &Path, args: &[&str], context: &str) -> (String, i32) {
+    let theirs = python(conf, args);
+    let ours = ours(conf, args);
+    assert_eq!(
+        (without_uptimes(&ours.0), ours.1),
+        (without_uptimes(&theirs.0), theirs.1),
+        "{context}: {args:?}: ours (left) and Python's supervisorctl (right) differ"
+    );
+    ours
+}
+
+/// Processes in the states the status cases need: `foo` and `grp:ga`
+/// RUNNING, `idle` STOPPED, `quick` FATAL.
+const STATES: &str = "[program:foo]\ncommand=sleep 100\nstartsecs=0\n\
+    [program:idle]\ncommand=sleep 100\nautostart=false\n\
+    [program:quick]\ncommand=sh -c 'exit 1'\nstartsecs=1\nstartretries=0\n\
+    [group:grp]\nprograms=ga\n\
+    [program:ga]\ncommand=sleep 100\nstartsecs=0\n";
+
+fn states_settled(status: &str) -> bool {
+    let state = |name: &str, state: &str| {
+        status
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq([name, state]))
+    };
+    state("foo", "RUNNING") && state("grp:ga", "RUNNING") && state("quick", "FATAL")
+}
+
+#[test]
+fn status_of_an_unknown_and_a_stopped_process_exited_4() {
+    // (args, exit status): unknown names set 4, then each process shown
+    // that is not running sets 3; the last assignment wins.
+    let cases: [(&[&str], i32); 10] = [
+        (&["status", "nosuch", "idle"], 3),
+        (&["status", "nosuch", "quick"], 3),
+        (&["status", "idle", "nosuch"], 3),
+        (&["status", "grp:nosuch", "foo"], 4),
+        (&["status", "nosuch:*", "foo"], 4),
+        (&["status", "foo", "nosuch"], 4),
+        (&["status", "nosuch", "grp:*"], 4),
+        (&["status", "nosuch", "foo", "idle"], 3),
+        (&["status", "foo", "grp:ga"], 0),
+        (&["status", "all", "nosuch"], 3),
+    ];
+    for python_daemon in [true, false] {
+        let server = Server::start(python_daemon, STATES, states_settled);
+        for (args, status) in cases {
+            let (out, code) = agree(&server.conf, args, server.who());
+            assert_eq!(code, status, "{}: {args:?}: {out}", server.who());
+        }
+    }
+}
