@@ -96,25 +96,34 @@ fn ours(conf: &Path, args: &[&str]) -> (String, i32) {
     common::run_ctl(common::our_ctl(), conf, args)
 }
 
-/// Uptimes tick between two runs; everything else must be the same.
-fn without_uptimes(text: &str) -> String {
+/// What may differ between the two: uptimes tick between two runs, and
+/// the generic error line is ours on purpose (`error: <message>` instead
+/// of Python's exception class, source file and line). Everything else
+/// must be the same, byte for byte.
+fn comparable(text: &str) -> String {
     text.split_inclusive('\n')
-        .map(|line| match line.find(", uptime ") {
-            Some(at) => format!("{}, uptime -\n", &line[..at]),
-            None => line.to_string(),
+        .map(|line| {
+            if line.starts_with("error: ") {
+                "error: (generic error line)\n".to_string()
+            } else if let Some(at) = line.find(", uptime ") {
+                format!("{}, uptime -\n", &line[..at])
+            } else {
+                line.to_string()
+            }
         })
         .collect()
 }
 
 /// Both supervisorctls with `-c conf` and `args`: they must agree. Returns
-/// what they printed and their exit status.
+/// what ours printed and its exit status.
 fn agree(conf: &Path, args: &[&str], context: &str) -> (String, i32) {
     let theirs = python(conf, args);
     let ours = ours(conf, args);
     assert_eq!(
-        (without_uptimes(&ours.0), ours.1),
-        (without_uptimes(&theirs.0), theirs.1),
-        "{context}: {args:?}: ours (left) and Python's supervisorctl (right) differ"
+        (comparable(&ours.0), ours.1),
+        (comparable(&theirs.0), theirs.1),
+        "{context}: {args:?}: ours (left) and Python's supervisorctl (right) differ\n\
+         ours: {ours:?}\nPython's: {theirs:?}"
     );
     ours
 }
@@ -157,6 +166,66 @@ fn status_of_an_unknown_and_a_stopped_process_exited_4() {
         for (args, status) in cases {
             let (out, code) = agree(&server.conf, args, server.who());
             assert_eq!(code, status, "{}: {args:?}: {out}", server.who());
+        }
+    }
+}
+
+#[test]
+fn commands_without_upcheck_worded_a_server_that_is_down_as_the_upcheck_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let urls = [
+        (
+            format!("unix://{}/missing.sock", dir.path().display()),
+            "No such file or directory (os error 2)",
+        ),
+        (
+            format!("unix://{}", stale.display()),
+            "Connection refused (os error 111)",
+        ),
+        (
+            format!("http://127.0.0.1:{port}"),
+            "Connection refused (os error 111)",
+        ),
+    ];
+    for (i, (url, why)) in urls.iter().enumerate() {
+        let conf = dir.path().join(format!("ctl{i}.conf"));
+        fs::write(&conf, format!("[supervisorctl]\nserverurl={url}\n")).unwrap();
+        // Without an upcheck: the generic error line, exit 1; once, even
+        // with several names.
+        for args in [
+            &["reread"][..],
+            &["update"],
+            &["update", "all"],
+            &["update", "foo"],
+            &["avail"],
+            &["add", "foo", "bar"],
+            &["remove", "foo", "bar"],
+            &["reload"],
+        ] {
+            let (out, code) = agree(&conf, args, url);
+            assert_eq!(
+                (out, code),
+                (format!("error: {url}: {why}\n"), 1),
+                "{args:?}"
+            );
+        }
+        // Nothing to do: nothing asked, nothing said.
+        for args in [&["add"][..], &["remove"]] {
+            assert_eq!(agree(&conf, args, url), (String::new(), 0));
+        }
+        // With an upcheck, and shutdown, the words of their own stay.
+        for args in [
+            &["status"][..],
+            &["start", "foo"],
+            &["version"],
+            &["shutdown"],
+        ] {
+            agree(&conf, args, url);
         }
     }
 }

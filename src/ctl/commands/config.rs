@@ -175,10 +175,12 @@ impl Session {
         true
     }
 
+    /// `add g…`; an error other than the ones it words ends the command,
+    /// as in Supervisor.
     pub(super) fn add(&mut self, args: &[&str]) {
         for &group in args {
             match self.call_or_fault("supervisor.addProcessGroup", &[Value::str(group)]) {
-                None => {}
+                None => return,
                 Some(Ok(_)) => say(&format!("{group}: added process group")),
                 Some(Err(f)) => match f.code {
                     faults::BAD_NAME => {
@@ -187,16 +189,18 @@ impl Session {
                     // Harmless: reported, the exit status stays.
                     faults::ALREADY_ADDED => say("ERROR: process group already active"),
                     faults::SHUTDOWN_STATE => self.error("ERROR: shutting down"),
-                    _ => self.report_fault(&f),
+                    _ => return self.report_fault(&f),
                 },
             }
         }
     }
 
+    /// `remove g…`; an error other than the ones it words ends the
+    /// command, as in Supervisor.
     pub(super) fn remove(&mut self, args: &[&str]) {
         for &group in args {
             match self.call_or_fault("supervisor.removeProcessGroup", &[Value::str(group)]) {
-                None => {}
+                None => return,
                 Some(Ok(_)) => say(&format!("{group}: removed process group")),
                 Some(Err(f)) => match f.code {
                     faults::STILL_RUNNING => {
@@ -205,7 +209,7 @@ impl Session {
                     faults::BAD_NAME => {
                         self.error(&format!("ERROR: no such process/group: {group}"))
                     }
-                    _ => self.report_fault(&f),
+                    _ => return self.report_fault(&f),
                 },
             }
         }
