@@ -229,3 +229,68 @@ fn commands_without_upcheck_worded_a_server_that_is_down_as_the_upcheck_does() {
         }
     }
 }
+
+/// A program that ignores SIGTERM: its supervisord stays shutting down
+/// (for `stopwaitsecs`) until the test kills it.
+const STUBBORN: &str = "[program:stubborn]\n\
+    command=sh -c 'trap \"\" TERM; while true; do sleep 0.2; done'\n\
+    startsecs=0\nstopwaitsecs=120\n\
+    [program:idle]\ncommand=sleep 100\nautostart=false\n";
+
+#[test]
+fn update_while_shutting_down_said_supervisor_shutting_down() {
+    for python_daemon in [true, false] {
+        let server = Server::start(python_daemon, STUBBORN, |status| {
+            status.starts_with("idle")
+                && status.contains("\nstubborn ")
+                && status.contains("RUNNING")
+        });
+        let who = server.who();
+        let (pid, _) = ours(&server.conf, &["pid", "stubborn"]);
+        // Killed at the end, even when an assertion fails: it would outlive
+        // its supervisord otherwise.
+        let _stubborn = KillOnDrop(pid.trim().parse().unwrap());
+        assert_eq!(
+            ours(&server.conf, &["shutdown"]),
+            ("Shut down\n".into(), 0),
+            "{who}"
+        );
+        let deadline = Instant::now() + SECS(10);
+        while ours(&server.conf, &["avail"]).0 != "ERROR: supervisor shutting down\n" {
+            assert!(
+                Instant::now() < deadline,
+                "{who} never said it was shutting down"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for args in [&["update"][..], &["update", "all"], &["update", "idle"]] {
+            assert_eq!(
+                agree(&server.conf, args, who),
+                ("ERROR: already shutting down\n".into(), 1)
+            );
+        }
+        for args in [
+            &["reread"][..],
+            &["avail"],
+            &["add", "idle"],
+            &["remove", "idle"],
+            &["status"],
+            &["reload"],
+            &["shutdown"],
+        ] {
+            agree(&server.conf, args, who);
+        }
+    }
+}
+
+/// SIGKILL a program the test's supervisord started, when dropped.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}

@@ -41,13 +41,15 @@ impl Session {
     }
 
     /// `reloadConfig`'s `[[added, changed, removed]]`; `None` once a
-    /// failure has been reported.
-    fn reload_config(&mut self) -> Option<Changes> {
+    /// failure has been reported. `shutting_down` is the line for a server
+    /// that is shutting down: Supervisor's reread and update word it
+    /// differently.
+    fn reload_config(&mut self, shutting_down: &str) -> Option<Changes> {
         let outer = match self.call_or_fault("supervisor.reloadConfig", &[])? {
             Ok(Value::Array(outer)) => outer,
             Ok(_) => return None,
             Err(f) if f.code == faults::SHUTDOWN_STATE => {
-                self.error("ERROR: supervisor shutting down");
+                self.error(shutting_down);
                 return None;
             }
             Err(f) if f.code == faults::CANT_REREAD => {
@@ -80,7 +82,7 @@ impl Session {
         if !args.is_empty() {
             return self.usage_error("Error: reread accepts no arguments", "reread");
         }
-        let Some(changes) = self.reload_config() else {
+        let Some(changes) = self.reload_config("ERROR: supervisor shutting down") else {
             return;
         };
         let mut lines: Vec<(String, &str)> = Vec::new();
@@ -97,7 +99,7 @@ impl Session {
     }
 
     pub(super) fn update(&mut self, args: &[&str]) {
-        let Some(changes) = self.reload_config() else {
+        let Some(changes) = self.reload_config("ERROR: already shutting down") else {
             return;
         };
         let wanted: Option<&[&str]> = (!args.is_empty() && !args.contains(&"all")).then_some(args);
