@@ -95,10 +95,10 @@ impl Session {
         self.transport.url()
     }
 
-    /// `open`: talk to another server from now on. Its calls go without
-    /// credentials; [`Session::new_connection`] still uses the session's.
+    /// `open`: talk to another server from now on, with the session's
+    /// credentials, as Supervisor does (it keeps them for any server).
     pub(super) fn switch_server(&mut self, url: &str) -> Result<(), String> {
-        self.transport = Transport::new(url, None, None)?;
+        self.transport = Transport::new(url, self.username.as_deref(), self.password.as_deref())?;
         Ok(())
     }
 

@@ -167,10 +167,15 @@ pub fn run(session: &mut Session) -> i32 {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
+                let go_on = session.run_line(&line);
+                // Completion asks afresh for the next line, and the server
+                // and credentials of now: `open` may have switched servers,
+                // a 401 may have brought credentials.
                 if let Some(helper) = editor.helper() {
                     *helper.processes.borrow_mut() = None;
+                    *helper.transport.borrow_mut() = session.new_connection();
                 }
-                if !session.run_line(&line) {
+                if !go_on {
                     break;
                 }
             }

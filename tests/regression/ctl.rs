@@ -11,21 +11,21 @@ use super::common::{self, BIN, RPC_SERVER};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-/// A supervisord, Python's or ours, on `{dir}/supervisor.sock`.
+/// A supervisord, Python's or ours, in a directory of its own.
 struct Server {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     conf: PathBuf,
     python: bool,
 }
 
 impl Server {
-    /// Start on the RPC sections and `programs` (`{dir}` is the directory);
-    /// returns once `ready` holds for our supervisorctl's `status` output.
-    fn start(python: bool, programs: &str, ready: impl Fn(&str) -> bool) -> Server {
+    /// Start on the config `sections` (`{dir}` is the directory); returns
+    /// once `ready` holds for our supervisorctl's `status` output.
+    fn start(python: bool, sections: &str, ready: impl Fn(&str) -> bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("supervisord.conf");
-        let body = format!("{RPC_SERVER}{programs}").replace("{dir}", dir.path().to_str().unwrap());
+        let body = sections.replace("{dir}", dir.path().to_str().unwrap());
         fs::write(
             &conf,
             format!("{}{body}", common::header(dir.path(), "info")),
@@ -47,7 +47,7 @@ impl Server {
             .unwrap();
         let server = Server {
             child,
-            _dir: dir,
+            dir,
             conf,
             python,
         };
@@ -65,6 +65,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// `unix://` URL of its socket `{dir}/supervisor.sock`.
+    fn socket_url(&self) -> String {
+        format!("unix://{}/supervisor.sock", self.dir.path().display())
     }
 
     fn who(&self) -> &'static str {
@@ -94,6 +99,30 @@ fn python(conf: &Path, args: &[&str]) -> (String, i32) {
 /// Our supervisorctl: (stdout, exit status).
 fn ours(conf: &Path, args: &[&str]) -> (String, i32) {
     common::run_ctl(common::our_ctl(), conf, args)
+}
+
+/// A supervisorctl (`client`) with `-c conf`, no action and `input` on
+/// stdin: the shell, as a script drives it. (stdout, exit status).
+fn shell(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
+    use std::io::Write;
+    let mut child = client
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 /// What may differ between the two: uptimes tick between two runs, and
@@ -162,7 +191,11 @@ fn status_of_an_unknown_and_a_stopped_process_exited_4() {
         (&["status", "all", "nosuch"], 3),
     ];
     for python_daemon in [true, false] {
-        let server = Server::start(python_daemon, STATES, states_settled);
+        let server = Server::start(
+            python_daemon,
+            &format!("{RPC_SERVER}{STATES}"),
+            states_settled,
+        );
         for (args, status) in cases {
             let (out, code) = agree(&server.conf, args, server.who());
             assert_eq!(code, status, "{}: {args:?}: {out}", server.who());
@@ -240,11 +273,15 @@ const STUBBORN: &str = "[program:stubborn]\n\
 #[test]
 fn update_while_shutting_down_said_supervisor_shutting_down() {
     for python_daemon in [true, false] {
-        let server = Server::start(python_daemon, STUBBORN, |status| {
-            status.starts_with("idle")
-                && status.contains("\nstubborn ")
-                && status.contains("RUNNING")
-        });
+        let server = Server::start(
+            python_daemon,
+            &format!("{RPC_SERVER}{STUBBORN}"),
+            |status| {
+                status.starts_with("idle")
+                    && status.contains("\nstubborn ")
+                    && status.contains("RUNNING")
+            },
+        );
         let who = server.who();
         let (pid, _) = ours(&server.conf, &["pid", "stubborn"]);
         // Killed at the end, even when an assertion fails: it would outlive
@@ -291,6 +328,38 @@ impl Drop for KillOnDrop {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.0),
             nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// A supervisord whose socket asks for credentials, and a supervisorctl
+/// section that has them.
+const WITH_AUTH: &str = "[unix_http_server]\nfile={dir}/supervisor.sock\n\
+    username=user\npassword=secret\n\
+    [rpcinterface:supervisor]\n\
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+    [supervisorctl]\nserverurl=unix://{dir}/supervisor.sock\n\
+    username=user\npassword=secret\n\
+    [program:idle]\ncommand=sleep 100\nautostart=false\n";
+
+#[test]
+fn open_sent_no_credentials_to_the_new_server() {
+    for python_daemon in [true, false] {
+        let server = Server::start(python_daemon, WITH_AUTH, |s| s.starts_with("idle "));
+        let who = server.who();
+        let input = format!("open {}\nversion\n", server.socket_url());
+        let python = common::python_venv().join("bin/supervisorctl");
+        let theirs = shell(Command::new(python), &server.conf, &input);
+        let ours = shell(common::our_ctl(), &server.conf, &input);
+        assert_eq!(ours, theirs, "{who}: ours (left), Python's (right)");
+        let idle = format!("{:<33}{:<10}Not started\n", "idle", "STOPPED");
+        assert_eq!(
+            ours,
+            (
+                format!("{idle}supervisor> {idle}supervisor> 4.3.0\nsupervisor> \n"),
+                0
+            ),
+            "{who}"
         );
     }
 }
