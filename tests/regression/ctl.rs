@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use supervisord::xmlrpc::{faults, parse_call, write_fault, write_response, Fault, Limits, Value};
+
 use super::common::{self, BIN, RPC_SERVER};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -361,5 +363,146 @@ fn open_sent_no_credentials_to_the_new_server() {
             ),
             "{who}"
         );
+    }
+}
+
+/// A stand-in supervisord on TCP that answers each call with `answer`
+/// (method, parameters), for answers no real one gives. Keep-alive, one
+/// thread per connection; it lives as long as the test process.
+fn fake_server(
+    answer: impl Fn(&str, &[Value]) -> Result<Value, Fault> + Send + Sync + 'static,
+) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut writer = conn;
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':') {
+                            if name.eq_ignore_ascii_case("content-length") {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let call = parse_call(&body, &Limits::default()).unwrap();
+                    let xml = match answer(&call.method, &call.params) {
+                        Ok(value) => write_response(&value),
+                        Err(fault) => write_fault(&fault),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+                        xml.len()
+                    );
+                    if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&xml).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A result struct of the `…All…`/group methods.
+fn result(group: &str, name: &str, status: i32) -> Value {
+    Value::structure([
+        ("group", Value::str(group)),
+        ("name", Value::str(name)),
+        ("status", Value::Int(status.into())),
+        ("description", Value::str(faults::name(status))),
+    ])
+}
+
+/// A supervisorctl config for the server at `url`, in `dir`.
+fn ctl_conf(dir: &Path, url: &str) -> PathBuf {
+    let conf = dir.join("ctl.conf");
+    fs::write(&conf, format!("[supervisorctl]\nserverurl={url}\n")).unwrap();
+    conf
+}
+
+#[test]
+fn clear_with_a_result_code_it_has_no_words_for_went_on() {
+    let url = fake_server(|method, params| {
+        let name = params.first().and_then(Value::as_str).unwrap_or("");
+        let code = match (method, name) {
+            ("supervisor.getVersion", _) => return Ok(Value::str("3.0")),
+            ("supervisor.clearAllProcessLogs", _) => {
+                return Ok(Value::Array(vec![
+                    result("a", "a", faults::SUCCESS),
+                    result("g", "b", faults::SPAWN_ERROR),
+                    result("c", "c", faults::SUCCESS),
+                ]))
+            }
+            (_, "fine") => return Ok(Value::Bool(true)),
+            (_, "bad") => faults::BAD_NAME,
+            (_, "broken") => faults::FAILED,
+            (_, "dead") => faults::NOT_RUNNING,
+            (_, "spawn") => faults::SPAWN_ERROR,
+            (_, "abnormal") => faults::ABNORMAL_TERMINATION,
+            _ => faults::BAD_ARGUMENTS,
+        };
+        Err(Fault::named(code, Some(name)))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    // Supervisor knows SUCCESS, BAD_NAME and FAILED for clear; any other
+    // code is an unexpected error that ends the command (so clear never
+    // exits 7, whatever the spec's result-code table suggests).
+    let cases: [(&[&str], &str, i32); 9] = [
+        (&["clear", "fine"], "fine: cleared\n", 0),
+        (&["clear", "bad"], "bad: ERROR (no such process)\n", 1),
+        (&["clear", "broken"], "broken: ERROR (failed)\n", 1),
+        (
+            &["clear", "dead"],
+            "error: Unknown result code 70 for dead\n",
+            1,
+        ),
+        (
+            &["clear", "spawn"],
+            "error: Unknown result code 50 for spawn\n",
+            1,
+        ),
+        (
+            &["clear", "abnormal"],
+            "error: Unknown result code 40 for abnormal\n",
+            1,
+        ),
+        (
+            &["clear", "dead", "fine"],
+            "error: Unknown result code 70 for dead\n",
+            1,
+        ),
+        (
+            &["clear", "fine", "dead"],
+            "fine: cleared\nerror: Unknown result code 70 for dead\n",
+            1,
+        ),
+        (
+            &["clear", "all"],
+            "a: cleared\nerror: Unknown result code 50 for g:b\n",
+            1,
+        ),
+    ];
+    for (args, out, status) in cases {
+        assert_eq!(agree(&conf, args, &url), (out.to_string(), status));
     }
 }

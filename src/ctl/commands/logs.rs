@@ -143,26 +143,40 @@ impl Session {
             if let Some(results) = self.call_or_report("supervisor.clearAllProcessLogs", &[]) {
                 for r in results.as_array().unwrap_or(&[]) {
                     let ns = namespec::format(field(r, "group"), field(r, "name"));
-                    self.clear_line(&ns, int_field(r, "status") as i32);
+                    if !self.clear_line(&ns, int_field(r, "status") as i32) {
+                        return;
+                    }
                 }
             }
             return;
         }
         for &name in args {
-            match self.call_or_fault("supervisor.clearProcessLogs", &[Value::str(name)]) {
-                None => {}
+            let known = match self.call_or_fault("supervisor.clearProcessLogs", &[Value::str(name)])
+            {
+                None => false,
                 Some(Ok(_)) => self.clear_line(name, faults::SUCCESS),
                 Some(Err(f)) => self.clear_line(name, f.code),
+            };
+            if !known {
+                return;
             }
         }
     }
 
-    fn clear_line(&mut self, ns: &str, code: i32) {
+    /// The line for one result. Supervisor's clear knows SUCCESS, BAD_NAME
+    /// and FAILED; any other code is an unexpected error that ends the
+    /// command (false), with exit status 1, so clear never exits 7.
+    fn clear_line(&mut self, ns: &str, code: i32) -> bool {
         match code {
             faults::SUCCESS => say(&format!("{ns}: cleared")),
             faults::BAD_NAME => self.error(&format!("{ns}: ERROR (no such process)")),
-            _ => self.error(&format!("{ns}: ERROR (failed)")),
+            faults::FAILED => self.error(&format!("{ns}: ERROR (failed)")),
+            other => {
+                self.error(&format!("error: Unknown result code {other} for {ns}"));
+                return false;
+            }
         }
+        true
     }
 
     pub(super) fn fg(&mut self, args: &[&str]) {
