@@ -127,6 +127,45 @@ fn shell(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
     )
 }
 
+/// [`shell`], failing (and ending the client) if it takes longer than
+/// ten seconds.
+fn shell_with_deadline(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
+    use std::io::{Read, Write};
+    let mut child = client
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let deadline = Instant::now() + SECS(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the shell did not finish its input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    (out, status.code().unwrap_or(-1))
+}
+
 /// What may differ between the two: uptimes tick between two runs, and
 /// the generic error line is ours on purpose (`error: <message>` instead
 /// of Python's exception class, source file and line). Everything else
@@ -505,4 +544,27 @@ fn clear_with_a_result_code_it_has_no_words_for_went_on() {
     for (args, out, status) in cases {
         assert_eq!(agree(&conf, args, &url), (out.to_string(), status));
     }
+}
+
+#[test]
+fn a_piped_shell_hung_on_the_question_of_shutdown() {
+    let server = Server::start(
+        false,
+        &format!("{RPC_SERVER}[program:idle]\ncommand=sleep 100\nautostart=false\n"),
+        |s| s.starts_with("idle "),
+    );
+    let input = "shutdown\nn\nreload\nno\nversion\n";
+    let python = common::python_venv().join("bin/supervisorctl");
+    let theirs = shell(Command::new(python), &server.conf, input);
+    let ours = shell_with_deadline(common::our_ctl(), &server.conf, input);
+    assert_eq!(ours, theirs, "ours (left), Python's (right)");
+    let idle = format!("{:<33}{:<10}Not started\n", "idle", "STOPPED");
+    assert_eq!(
+        ours.0,
+        format!(
+            "{idle}supervisor> Really shut the remote supervisord process down y/N? \
+             supervisor> Really restart the remote supervisord process y/N? \
+             supervisor> 4.3.0\nsupervisor> \n"
+        )
+    );
 }
