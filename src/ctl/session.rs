@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::exit;
-use super::transport::{Transport, TransportError};
+use super::transport::{Cancel, Transport, TransportError};
 use crate::xmlrpc::{faults, Fault, Value};
 
 /// A connection to one supervisord and the exit status so far ("last
@@ -106,9 +106,10 @@ impl Session {
     pub(super) fn stream(
         &self,
         path: &str,
+        cancel: &Cancel,
         on_data: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<(), TransportError> {
-        self.transport.stream(path, on_data)
+        self.transport.stream(path, cancel, on_data)
     }
 
     /// A call whose every failure is reported the generic way: its value,

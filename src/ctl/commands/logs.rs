@@ -1,9 +1,11 @@
 //! Logs and output: tail, maintail, clear and fg (spec supervisorctl.md §4).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
+use std::time::Duration;
 
 use super::{field, int_field, say, Session};
-use crate::ctl::transport::TransportError;
+use crate::ctl::interrupt::{read_stdin, Event, Interrupts};
+use crate::ctl::transport::{Cancel, TransportError};
 use crate::namespec;
 use crate::xmlrpc::{faults, Value};
 
@@ -117,12 +119,50 @@ impl Session {
     }
 
     /// `tail -f` / `maintail -f`: stream until Ctrl-C or the server ends it.
+    /// Ctrl-C ends the command with an empty line, as in Supervisor.
     fn follow(&mut self, path: &str) {
         say("==> Press Ctrl-C to exit <==");
-        let mut out = std::io::stdout();
-        let result = self.stream(path, &mut |data| {
+        let cancel = Cancel::default();
+        let on_data = |data: &[u8]| {
+            let mut out = std::io::stdout();
             out.write_all(data).and_then(|()| out.flush()).is_ok()
+        };
+        let Some(mut interrupts) = Interrupts::catch() else {
+            let result = self.stream(path, &cancel, &mut { on_data });
+            return self.stream_ended(path, result);
+        };
+        // The stream in a thread of its own; this one waits for Ctrl-C or
+        // the end of the stream, whichever comes first.
+        let waker = interrupts.waker();
+        let session = &*self;
+        let (interrupted, result) = std::thread::scope(|scope| {
+            let streaming = scope.spawn(|| {
+                let result = session.stream(path, &cancel, &mut { on_data });
+                let _ = waker.wake();
+                result
+            });
+            let interrupted = loop {
+                match interrupts.wait(None) {
+                    Some(Event::Interrupted) => break true,
+                    Some(Event::Woken) => break false,
+                    _ => {}
+                }
+            };
+            if interrupted {
+                cancel.cancel();
+            }
+            (interrupted, streaming.join().unwrap_or(Ok(())))
         });
+        drop(interrupts);
+        if interrupted {
+            say("");
+            return;
+        }
+        self.stream_ended(path, result);
+    }
+
+    /// A stream ended by the server: a failure is reported on stderr.
+    fn stream_ended(&mut self, path: &str, result: Result<(), TransportError>) {
         let code = match &result {
             Ok(()) => return,
             Err(TransportError::Http(code)) => code.to_string(),
@@ -199,40 +239,97 @@ impl Session {
         }
     }
 
-    /// `fg`: stream the output while stdin lines go to the process.
+    /// `fg`: stream the output while stdin lines go to the process, until
+    /// the process is gone, end of input or Ctrl-C.
     fn foreground(&mut self, name: &str) {
         // Both channels, each on a connection of its own, as Supervisor does.
+        let mut streams = Vec::new();
         for channel in ["stdout", "stderr"] {
-            let path = format!("/logtail/{}/{channel}", percent_encode(name));
             let Some(streamer) = self.new_connection() else {
                 return;
             };
-            std::thread::spawn(move || {
-                let mut out = std::io::stdout();
-                let _ = streamer.stream(&path, &mut |data| {
-                    out.write_all(data).and_then(|()| out.flush()).is_ok()
-                });
-            });
+            streams.push((
+                format!("/logtail/{}/{channel}", percent_encode(name)),
+                streamer,
+            ));
         }
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
+        let cancel = Cancel::default();
+        let mut interrupts = Interrupts::catch();
+        let killed = std::thread::scope(|scope| {
+            for (path, streamer) in streams {
+                let cancel = &cancel;
+                scope.spawn(move || {
+                    let mut out = std::io::stdout();
+                    let _ = streamer.stream(&path, cancel, &mut |data| {
+                        out.write_all(data).and_then(|()| out.flush()).is_ok()
+                    });
+                });
+            }
+            let killed = self.forward_stdin(name, interrupts.as_mut());
+            // The streams end before the last lines, and before the shell
+            // shows its prompt again.
+            cancel.cancel();
+            killed
+        });
+        drop(interrupts);
+        if killed {
+            say("Process got killed");
+        }
+        say("Exiting foreground");
+    }
+
+    /// Send each line of stdin to the process. True when the process is
+    /// found gone; false at end of input or on Ctrl-C.
+    fn forward_stdin(&mut self, name: &str, mut interrupts: Option<&mut Interrupts>) -> bool {
+        let watching = interrupts
+            .as_deref_mut()
+            .is_some_and(Interrupts::watch_stdin);
+        let mut pending = Vec::new();
+        let mut eof = false;
+        loop {
+            let mut line = match pending.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let mut line: Vec<u8> = pending.drain(..=i).collect();
+                    line.pop();
+                    line
+                }
+                None if eof && pending.is_empty() => return false,
+                None if eof => std::mem::take(&mut pending),
+                None => {
+                    if let Some(interrupts) = interrupts.as_deref_mut() {
+                        // Unwatched stdin (a file) never waits: only look.
+                        let timeout = (!watching).then_some(Duration::ZERO);
+                        if interrupts.wait(timeout) == Some(Event::Interrupted) {
+                            return false;
+                        }
+                    }
+                    eof = !matches!(read_stdin(&mut pending), Ok(true));
+                    if let Some(interrupts) = interrupts.as_deref_mut() {
+                        interrupts.rearm_stdin();
+                    }
+                    continue;
+                }
+            };
+            // Line ends as `BufRead::lines` reads them: `\n` or `\r\n`.
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            let mut text = String::from_utf8_lossy(&line).into_owned();
+            text.push('\n');
             // Failures here are not reported: they only mean the process is
             // gone, which the state check says.
             let sent = self.call(
                 "supervisor.sendProcessStdin",
-                &[Value::str(name), Value::String(format!("{line}\n"))],
+                &[Value::str(name), Value::String(text)],
             );
             let running = matches!(
                 self.call("supervisor.getProcessInfo", &[Value::str(name)]),
                 Ok(Ok(ref info)) if field(info, "statename") == "RUNNING"
             );
             if !running || matches!(sent, Ok(Err(ref f)) if f.code == faults::NOT_RUNNING) {
-                say("Process got killed");
-                break;
+                return true;
             }
         }
-        say("Exiting foreground");
     }
 }
 
