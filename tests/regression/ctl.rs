@@ -794,3 +794,34 @@ fn ctrl_c_in_fg_killed_supervisorctl() {
         assert_eq!(ours.1, Some(0), "{who}");
     }
 }
+
+#[test]
+fn usage_errors_came_before_the_upcheck() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("unix://{}/missing.sock", dir.path().display());
+    let conf = ctl_conf(dir.path(), &url);
+    let down = format!("{url} no such file\n");
+    for args in [
+        &["start"][..],
+        &["stop"],
+        &["restart"],
+        &["restart", "foo"],
+        &["signal"],
+        &["signal", "HUP"],
+        &["tail"],
+        &["tail", "-f"],
+        &["tail", "-x", "foo"],
+        &["tail", "a", "b", "c", "d"],
+        &["tail", "foo", "bogus"],
+        &["maintail", "-x"],
+        &["maintail", "a", "b"],
+        &["clear"],
+        &["fg"],
+        &["fg", "a", "b"],
+    ] {
+        // One line, once (restart does not go on to stop and start).
+        assert_eq!(agree(&conf, args, &url), (down.clone(), 7), "{args:?}");
+    }
+    // version looks at its arguments first, as ours did.
+    agree(&conf, &["version", "x"], &url);
+}

@@ -26,8 +26,13 @@ fn percent_encode(name: &str) -> String {
     out
 }
 
+// As in Supervisor, these commands make the upcheck before they look at
+// their arguments: with the server down, a usage error is not reported.
 impl Session {
     pub(super) fn tail(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.is_empty() {
             return self.usage_error("Error: too few arguments", "tail");
         }
@@ -60,9 +65,6 @@ impl Session {
                 Err(_) => return self.error(&format!("Error: bad argument -{n}")),
             },
         };
-        if !self.upcheck() {
-            return;
-        }
         let Some(n) = bytes else {
             return self.follow(&format!("/logtail/{}/{channel}", percent_encode(name)));
         };
@@ -87,6 +89,9 @@ impl Session {
     }
 
     pub(super) fn maintail(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.len() > 1 {
             return self.usage_error("Error: too many arguments", "maintail");
         }
@@ -98,9 +103,6 @@ impl Session {
                 None => return self.error(&format!("Error: bad argument {arg}")),
             },
         };
-        if !self.upcheck() {
-            return;
-        }
         let Some(n) = bytes else {
             return self.follow("/mainlogtail");
         };
@@ -173,11 +175,11 @@ impl Session {
     }
 
     pub(super) fn clear(&mut self, args: &[&str]) {
-        if args.is_empty() {
-            return self.usage_error("Error: clear requires a process name", "clear");
-        }
         if !self.upcheck() {
             return;
+        }
+        if args.is_empty() {
+            return self.usage_error("Error: clear requires a process name", "clear");
         }
         if args.contains(&"all") {
             if let Some(results) = self.call_or_report("supervisor.clearAllProcessLogs", &[]) {
@@ -220,14 +222,14 @@ impl Session {
     }
 
     pub(super) fn fg(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         let name = match args {
             [] => return self.usage_error("ERROR: no process name supplied", "fg"),
             [_, _, ..] => return self.usage_error("ERROR: too many process names supplied", "fg"),
             [name] => *name,
         };
-        if !self.upcheck() {
-            return;
-        }
         match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)]) {
             None => {}
             Some(Ok(info)) if field(&info, "statename") == "RUNNING" => {

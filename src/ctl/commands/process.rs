@@ -64,8 +64,13 @@ impl Act {
     }
 }
 
+// As in Supervisor, these commands make the upcheck before they look at
+// their arguments: with the server down, a usage error is not reported.
 impl Session {
     pub(super) fn start(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.is_empty() {
             // A usage error with a status of its own, as in Supervisor.
             say("Error: start requires a process name");
@@ -73,22 +78,24 @@ impl Session {
             self.exit_status = exit::INVALID_ARGS;
             return;
         }
-        if self.upcheck() {
-            self.act(Act::Start, None, args);
-        }
+        self.act(Act::Start, None, args);
     }
 
     pub(super) fn stop(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.is_empty() {
             return self.usage_error("Error: stop requires a process name", "stop");
         }
-        if self.upcheck() {
-            self.act(Act::Stop, None, args);
-        }
+        self.act(Act::Stop, None, args);
     }
 
     /// `stop ARGS` then `start ARGS`.
     pub(super) fn restart(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.is_empty() {
             return self.usage_error("Error: restart requires a process name", "restart");
         }
@@ -97,15 +104,16 @@ impl Session {
     }
 
     pub(super) fn signal(&mut self, args: &[&str]) {
+        if !self.upcheck() {
+            return;
+        }
         if args.len() < 2 {
             return self.usage_error(
                 "Error: signal requires a signal name and a process name",
                 "signal",
             );
         }
-        if self.upcheck() {
-            self.act(Act::Signal, Some(args[0]), &args[1..]);
-        }
+        self.act(Act::Signal, Some(args[0]), &args[1..]);
     }
 
     /// start, stop or signal `names`: `all` anywhere means every process.
