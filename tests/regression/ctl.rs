@@ -825,3 +825,38 @@ fn usage_errors_came_before_the_upcheck() {
     // version looks at its arguments first, as ours did.
     agree(&conf, &["version", "x"], &url);
 }
+
+#[test]
+fn tail_and_fg_worded_some_errors_their_own_way() {
+    let url = fake_server(|method, params| {
+        let name = params.first().and_then(Value::as_str).unwrap_or("");
+        match (method, name) {
+            ("supervisor.getVersion", _) => Ok(Value::str("3.0")),
+            (_, "bad") => Err(Fault::named(faults::BAD_NAME, Some(name))),
+            _ => Err(Fault::named(faults::FAILED, Some("it's broken"))),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let cases: [(&[&str], &str, i32); 5] = [
+        // The channel as Python shows a string: lower-cased, quoted.
+        (&["tail", "web", "BOGUS"], "Error: bad channel 'bogus'\n", 1),
+        (&["tail", "web", "It's"], "Error: bad channel \"it's\"\n", 1),
+        // No help after this one.
+        (
+            &["fg", "a", "b"],
+            "ERROR: too many process names supplied\n",
+            1,
+        ),
+        (&["fg", "bad"], "ERROR: bad process name supplied\n", 1),
+        // Another fault: shown as Python shows it, the status left alone.
+        (
+            &["fg", "web"],
+            "ERROR: <Fault 30: \"FAILED: it's broken\">\n",
+            0,
+        ),
+    ];
+    for (args, out, status) in cases {
+        assert_eq!(agree(&conf, args, &url), (out.to_string(), status));
+    }
+}

@@ -7,6 +7,7 @@ use super::{field, int_field, say, Session};
 use crate::ctl::interrupt::{read_stdin, Event, Interrupts};
 use crate::ctl::transport::{Cancel, TransportError};
 use crate::namespec;
+use crate::pyrepr::repr;
 use crate::xmlrpc::{faults, Value};
 
 /// Bytes `tail` and `maintail` show without `-N`.
@@ -51,7 +52,7 @@ impl Session {
             [_, .., last] => {
                 let channel = last.to_lowercase();
                 if channel != "stdout" && channel != "stderr" {
-                    return self.error(&format!("Error: bad channel '{last}'"));
+                    return self.error(&format!("Error: bad channel {}", repr(&channel)));
                 }
                 channel
             }
@@ -227,7 +228,8 @@ impl Session {
         }
         let name = match args {
             [] => return self.usage_error("ERROR: no process name supplied", "fg"),
-            [_, _, ..] => return self.usage_error("ERROR: too many process names supplied", "fg"),
+            // Without the help, as in Supervisor.
+            [_, _, ..] => return self.error("ERROR: too many process names supplied"),
             [name] => *name,
         };
         match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)]) {
@@ -237,7 +239,12 @@ impl Session {
                 self.foreground(name);
             }
             Some(Ok(_)) => self.error("ERROR: process not running"),
-            Some(Err(_)) => self.error("ERROR: bad process name supplied"),
+            Some(Err(f)) if f.code == faults::BAD_NAME => {
+                self.error("ERROR: bad process name supplied")
+            }
+            // Supervisor prints the fault as Python shows it, and leaves
+            // the exit status alone.
+            Some(Err(f)) => say(&format!("ERROR: <Fault {}: {}>", f.code, repr(&f.string))),
         }
     }
 
