@@ -860,3 +860,90 @@ fn tail_and_fg_worded_some_errors_their_own_way() {
         assert_eq!(agree(&conf, args, &url), (out.to_string(), status));
     }
 }
+
+#[test]
+fn start_stop_and_signal_worded_result_codes_of_one_another() {
+    let url = fake_server(|method, params| {
+        let name = params.first().and_then(Value::as_str).unwrap_or("");
+        if method == "supervisor.getVersion" {
+            return Ok(Value::str("3.0"));
+        }
+        if method.ends_with("AllProcesses") {
+            return Ok(Value::Array(vec![
+                result("a", "a", faults::SUCCESS),
+                result("b", "b", faults::NO_FILE),
+                result("c", "c", faults::SUCCESS),
+            ]));
+        }
+        if method.ends_with("ProcessGroup") {
+            return Ok(Value::Array(vec![
+                result("g", "ok", faults::SUCCESS),
+                result("g", "x", faults::FAILED),
+                result("g", "y", faults::SUCCESS),
+            ]));
+        }
+        let code = match name {
+            "ok" => return Ok(Value::Bool(true)),
+            "failed" => faults::FAILED,
+            "notrunning" => faults::NOT_RUNNING,
+            "spawn" => faults::SPAWN_ERROR,
+            "nofile" => faults::NO_FILE,
+            "badsignal" => faults::BAD_SIGNAL,
+            _ => 99,
+        };
+        Err(Fault::named(code, Some(name)))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let unknown = |code: i32, ns: &str| format!("error: Unknown result code {code} for {ns}\n");
+    let cases: Vec<(&[&str], String, i32)> = vec![
+        // Codes of stopping and signalling are unexpected for start ...
+        (&["start", "failed"], unknown(30, "failed"), 1),
+        (&["start", "notrunning"], unknown(70, "notrunning"), 1),
+        (&["start", "badsignal"], unknown(11, "badsignal"), 1),
+        // ... and end the command.
+        (&["start", "failed", "ok"], unknown(30, "failed"), 1),
+        (
+            &["start", "ok", "failed"],
+            format!("ok: started\n{}", unknown(30, "failed")),
+            1,
+        ),
+        (
+            &["start", "g:*", "ok"],
+            format!("g:ok: started\n{}", unknown(30, "g:x")),
+            1,
+        ),
+        // Codes of starting are unexpected for stop and signal.
+        (&["stop", "spawn"], unknown(50, "spawn"), 1),
+        (&["signal", "HUP", "nofile"], unknown(20, "nofile"), 1),
+        (
+            &["stop", "all"],
+            format!("a: stopped\n{}", unknown(20, "b")),
+            1,
+        ),
+        // Codes they know, as before.
+        (&["stop", "failed"], "FAILED: failed\n".into(), 1),
+        (
+            &["stop", "g:*"],
+            "g:ok: stopped\nFAILED\ng:y: stopped\n".into(),
+            1,
+        ),
+        (
+            &["start", "spawn"],
+            "spawn: ERROR (spawn error)\n".into(),
+            7,
+        ),
+        (
+            &["signal", "HUP", "notrunning"],
+            "notrunning: ERROR (not running)\n".into(),
+            7,
+        ),
+        (&["start", "weird"], unknown(99, "weird"), 1),
+        // restart: an unexpected error in stop leaves start undone.
+        (&["restart", "spawn"], unknown(50, "spawn"), 1),
+        (&["restart", "ok"], "ok: stopped\nok: started\n".into(), 0),
+    ];
+    for (args, out, status) in cases {
+        assert_eq!(agree(&conf, args, &url), (out, status), "{args:?}");
+    }
+}
