@@ -947,3 +947,30 @@ fn start_stop_and_signal_worded_result_codes_of_one_another() {
         assert_eq!(agree(&conf, args, &url), (out, status), "{args:?}");
     }
 }
+
+#[test]
+fn pid_went_on_after_an_unexpected_fault() {
+    let url = fake_server(|method, params| {
+        let name = params.first().and_then(Value::as_str).unwrap_or("");
+        match (method, name) {
+            ("supervisor.getVersion", _) => Ok(Value::str("3.0")),
+            (_, "up") => Ok(Value::structure([("pid", Value::Int(42))])),
+            (_, "bad") => Err(Fault::named(faults::BAD_NAME, Some(name))),
+            _ => Err(Fault::named(faults::FAILED, Some(name))),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let cases: [(&[&str], &str, i32); 3] = [
+        (&["pid", "bad", "up"], "No such process bad\n42\n", 1),
+        (&["pid", "up", "broken"], "42\nerror: FAILED: broken\n", 1),
+        (&["pid", "broken", "up"], "error: FAILED: broken\n", 1),
+    ];
+    for (args, out, status) in cases {
+        assert_eq!(
+            agree(&conf, args, &url),
+            (out.to_string(), status),
+            "{args:?}"
+        );
+    }
+}

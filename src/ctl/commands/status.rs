@@ -96,9 +96,10 @@ impl Session {
             }
             return;
         }
+        // An unexpected error ends the command, as in Supervisor.
         for &name in args {
             match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)]) {
-                None => {}
+                None => return,
                 Some(Ok(info)) => {
                     let pid = int_field(&info, "pid");
                     say(&pid.to_string());
@@ -109,7 +110,7 @@ impl Session {
                 Some(Err(f)) if f.code == faults::BAD_NAME => {
                     self.error(&format!("No such process {name}"))
                 }
-                Some(Err(f)) => self.report_fault(&f),
+                Some(Err(f)) => return self.report_fault(&f),
             }
         }
     }
