@@ -974,3 +974,63 @@ fn pid_went_on_after_an_unexpected_fault() {
         );
     }
 }
+
+#[test]
+fn update_skipped_stopped_lines_and_went_on_after_errors() {
+    let url = fake_server(|method, params| {
+        let group = params.first().and_then(Value::as_str).unwrap_or("");
+        let names = |names: &[&str]| Value::Array(names.iter().map(|n| Value::str(*n)).collect());
+        match (method, group) {
+            ("supervisor.getVersion", _) => Ok(Value::str("3.0")),
+            ("supervisor.reloadConfig", _) => Ok(Value::Array(vec![Value::Array(vec![
+                names(&["new", "newbad", "new2"]),
+                names(&["chg", "chgfail"]),
+                names(&["gone", "bad"]),
+            ])])),
+            ("supervisor.getAllProcessInfo", _) => Ok(Value::Array(
+                ["chg", "chgfail", "gone", "bad"]
+                    .iter()
+                    .map(|g| result(g, g, faults::SUCCESS))
+                    .collect(),
+            )),
+            ("supervisor.stopProcessGroup", "bad" | "chgfail") => {
+                Ok(Value::Array(vec![result(group, "p", faults::FAILED)]))
+            }
+            ("supervisor.stopProcessGroup", _) => {
+                Ok(Value::Array(vec![result(group, "p", faults::SUCCESS)]))
+            }
+            (_, "newbad") => Err(Fault::named(faults::FAILED, Some(group))),
+            _ => Ok(Value::Bool(true)),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let everything = "gone: stopped\ngone: removed process group\n\
+                      bad: stopped\nbad: has problems; not removing\n\
+                      chg: stopped\nchg: updated process group\n\
+                      chgfail: stopped\nchgfail: updated process group\n\
+                      new: added process group\nerror: FAILED: newbad\n";
+    let cases: [(&[&str], &str, i32); 4] = [
+        (&["update"], everything, 1),
+        (&["update", "all", "bogus"], everything, 1),
+        // Each name once.
+        (
+            &["update", "bogus", "bogus", "chg", "new2"],
+            "ERROR: no such group: bogus\nchg: stopped\nchg: updated process group\n\
+             new2: added process group\n",
+            1,
+        ),
+        (
+            &["update", "chg", "new2"],
+            "chg: stopped\nchg: updated process group\nnew2: added process group\n",
+            0,
+        ),
+    ];
+    for (args, out, status) in cases {
+        assert_eq!(
+            agree(&conf, args, &url),
+            (out.to_string(), status),
+            "{args:?}"
+        );
+    }
+}

@@ -98,82 +98,91 @@ impl Session {
         }
     }
 
+    /// `update [all | g…]`, step by step as Supervisor's: an unexpected
+    /// error (a transport error or a fault it has no words for) ends it.
     pub(super) fn update(&mut self, args: &[&str]) {
         let Some(changes) = self.reload_config("ERROR: already shutting down") else {
             return;
         };
-        let wanted: Option<&[&str]> = (!args.is_empty() && !args.contains(&"all")).then_some(args);
-        if let Some(wanted) = wanted {
-            self.check_update_groups(wanted, &changes.added);
+        // The names as a set, as Supervisor keeps them: each once.
+        let mut wanted: Vec<&str> = Vec::new();
+        for &arg in args {
+            if !wanted.contains(&arg) {
+                wanted.push(arg);
+            }
         }
-        let included = |g: &&String| wanted.is_none_or(|w| w.contains(&g.as_str()));
+        if wanted.contains(&"all") {
+            wanted.clear();
+        }
+        if !wanted.is_empty() && !self.check_update_groups(&wanted, &changes.added) {
+            return;
+        }
+        let included = |g: &&String| wanted.is_empty() || wanted.contains(&g.as_str());
         for group in changes.removed.iter().filter(included) {
-            if self.stop_group_for_update(group)
-                && self
-                    .call_or_report("supervisor.removeProcessGroup", &[Value::str(group)])
-                    .is_some()
-            {
-                say(&format!("{group}: removed process group"));
+            let Some(results) = self.update_call("stopProcessGroup", group) else {
+                return;
+            };
+            say(&format!("{group}: stopped"));
+            let failed = results
+                .as_array()
+                .unwrap_or(&[])
+                .iter()
+                .any(|r| int_field(r, "status") as i32 == faults::FAILED);
+            if failed {
+                self.error(&format!("{group}: has problems; not removing"));
+                continue;
             }
+            if self.update_call("removeProcessGroup", group).is_none() {
+                return;
+            }
+            say(&format!("{group}: removed process group"));
         }
+        // A changed group is replaced whatever its stop results say, as in
+        // Supervisor.
         for group in changes.changed.iter().filter(included) {
-            if self.stop_group_for_update(group) {
-                // Whether the old group went is seen in the add that follows.
-                let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
-                let params = [Value::str(group)];
-                if self
-                    .call_or_report("supervisor.addProcessGroup", &params)
-                    .is_some()
-                {
-                    say(&format!("{group}: updated process group"));
-                }
+            if self.update_call("stopProcessGroup", group).is_none() {
+                return;
             }
+            say(&format!("{group}: stopped"));
+            if self.update_call("removeProcessGroup", group).is_none()
+                || self.update_call("addProcessGroup", group).is_none()
+            {
+                return;
+            }
+            say(&format!("{group}: updated process group"));
         }
         for group in changes.added.iter().filter(included) {
-            let params = [Value::str(group)];
-            if self
-                .call_or_report("supervisor.addProcessGroup", &params)
-                .is_some()
-            {
-                say(&format!("{group}: added process group"));
+            if self.update_call("addProcessGroup", group).is_none() {
+                return;
             }
+            say(&format!("{group}: added process group"));
         }
+    }
+
+    /// `supervisor.<method>(group)` for update: its value, or `None` once
+    /// the failure has been reported.
+    fn update_call(&mut self, method: &str, group: &str) -> Option<Value> {
+        self.call_or_report(&format!("supervisor.{method}"), &[Value::str(group)])
     }
 
     /// `update g…`: a line for each name that is neither an active group nor
-    /// a newly added one.
-    fn check_update_groups(&mut self, wanted: &[&str], added: &[String]) {
-        // Without the list every name is reported; the calls that follow
-        // report why the server could not be asked.
-        let active: Vec<String> = match self.call("supervisor.getAllProcessInfo", &[]) {
-            Ok(Ok(Value::Array(infos))) => infos
-                .iter()
-                .map(|i| field(i, "group").to_string())
-                .collect(),
-            _ => Vec::new(),
+    /// a newly added one. False once the list of active groups could not be
+    /// had (reported).
+    fn check_update_groups(&mut self, wanted: &[&str], added: &[String]) -> bool {
+        let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) else {
+            return false;
         };
+        let active: Vec<&str> = infos
+            .as_array()
+            .unwrap_or(&[])
+            .iter()
+            .map(|i| field(i, "group"))
+            .collect();
         for g in wanted {
-            if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
+            if !active.contains(g) && !added.iter().any(|a| a == g) {
                 self.error(&format!("ERROR: no such group: {g}"));
             }
         }
-    }
-
-    /// Stop a group before removing it; false when something failed.
-    fn stop_group_for_update(&mut self, group: &str) -> bool {
-        let Some(value) = self.call_or_report("supervisor.stopProcessGroup", &[Value::str(group)])
-        else {
-            return false;
-        };
-        let results = value.as_array().unwrap_or(&[]);
-        if results
-            .iter()
-            .any(|r| int_field(r, "status") as i32 == faults::FAILED)
-        {
-            self.error(&format!("{group}: has problems; not removing"));
-            return false;
-        }
-        say(&format!("{group}: stopped"));
         true
     }
 
