@@ -1034,3 +1034,47 @@ fn update_skipped_stopped_lines_and_went_on_after_errors() {
         );
     }
 }
+
+#[test]
+fn tail_and_maintail_called_any_fault_an_unknown_error_reading_the_log() {
+    let url = fake_server(|method, params| {
+        let first = params.first();
+        let name = first.and_then(Value::as_str).unwrap_or("");
+        let code = match (method, name) {
+            ("supervisor.getVersion", _) => return Ok(Value::str("3.0")),
+            ("supervisor.readLog", _) => match first.and_then(Value::as_int) {
+                Some(-1) => faults::NO_FILE,
+                Some(-2) => faults::FAILED,
+                _ => faults::BAD_ARGUMENTS,
+            },
+            (_, "nofile") => faults::NO_FILE,
+            (_, "failed") => faults::FAILED,
+            (_, "bad") => faults::BAD_NAME,
+            _ => faults::BAD_ARGUMENTS,
+        };
+        Err(Fault::named(code, None))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let cases: [(&[&str], &str); 7] = [
+        (&["tail", "nofile"], "nofile: ERROR (no log file)\n"),
+        (
+            &["tail", "failed"],
+            "failed: ERROR (unknown error reading log)\n",
+        ),
+        (
+            &["tail", "bad", "stderr"],
+            "bad: ERROR (no such process name)\n",
+        ),
+        (&["tail", "other"], "error: BAD_ARGUMENTS\n"),
+        (&["maintail", "-1"], "supervisord: ERROR (no log file)\n"),
+        (
+            &["maintail", "-2"],
+            "supervisord: ERROR (unknown error reading log)\n",
+        ),
+        (&["maintail", "-3"], "error: BAD_ARGUMENTS\n"),
+    ];
+    for (args, out) in cases {
+        assert_eq!(agree(&conf, args, &url), (out.to_string(), 1), "{args:?}");
+    }
+}

@@ -82,7 +82,8 @@ impl Session {
                 let why = match f.code {
                     faults::NO_FILE => "no log file",
                     faults::BAD_NAME => "no such process name",
-                    _ => "unknown error reading log",
+                    faults::FAILED => "unknown error reading log",
+                    _ => return self.report_fault(&f),
                 };
                 self.error(&format!("{name}: ERROR ({why})"));
             }
@@ -111,10 +112,10 @@ impl Session {
             None => {}
             Some(Ok(text)) => say(text.as_str().unwrap_or("")),
             Some(Err(f)) => {
-                let why = if f.code == faults::NO_FILE {
-                    "no log file"
-                } else {
-                    "unknown error reading log"
+                let why = match f.code {
+                    faults::NO_FILE => "no log file",
+                    faults::FAILED => "unknown error reading log",
+                    _ => return self.report_fault(&f),
                 };
                 self.error(&format!("supervisord: ERROR ({why})"));
             }
