@@ -127,13 +127,20 @@ fn shell(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
     )
 }
 
-/// [`shell`], failing (and ending the client) if it takes longer than
-/// ten seconds.
-fn shell_with_deadline(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
+/// A supervisorctl (`client`) with `-c conf`, `args` and `input` on
+/// stdin: (stdout, exit status), the status `None` if it did not finish
+/// within ten seconds (it is killed then).
+fn with_input(
+    mut client: Command,
+    conf: &Path,
+    args: &[&str],
+    input: &str,
+) -> (String, Option<i32>) {
     use std::io::{Read, Write};
     let mut child = client
         .arg("-c")
         .arg(conf)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -147,12 +154,12 @@ fn shell_with_deadline(mut client: Command, conf: &Path, input: &str) -> (String
     let deadline = Instant::now() + SECS(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            break status.code();
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the shell did not finish its input");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -163,7 +170,7 @@ fn shell_with_deadline(mut client: Command, conf: &Path, input: &str) -> (String
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
-    (out, status.code().unwrap_or(-1))
+    (out, status)
 }
 
 /// What may differ between the two: uptimes tick between two runs, and
@@ -425,6 +432,7 @@ fn fake_server(
                 loop {
                     let mut length = 0;
                     let mut line = String::new();
+                    let mut get = None;
                     loop {
                         line.clear();
                         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -433,11 +441,22 @@ fn fake_server(
                         if line == "\r\n" {
                             break;
                         }
+                        if get.is_none() {
+                            get = Some(line.starts_with("GET "));
+                        }
                         if let Some((name, value)) = line.split_once(':') {
                             if name.eq_ignore_ascii_case("content-length") {
                                 length = value.trim().parse().unwrap();
                             }
                         }
+                    }
+                    if get == Some(true) {
+                        // A log stream with nothing to say, until the
+                        // client goes.
+                        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                        let _ = writer.write_all(head.as_bytes());
+                        let _ = reader.read_line(&mut line);
+                        return;
                     }
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).unwrap();
@@ -556,7 +575,8 @@ fn a_piped_shell_hung_on_the_question_of_shutdown() {
     let input = "shutdown\nn\nreload\nno\nversion\n";
     let python = common::python_venv().join("bin/supervisorctl");
     let theirs = shell(Command::new(python), &server.conf, input);
-    let ours = shell_with_deadline(common::our_ctl(), &server.conf, input);
+    let (out, status) = with_input(common::our_ctl(), &server.conf, &[], input);
+    let ours = (out, status.expect("the shell did not finish its input"));
     assert_eq!(ours, theirs, "ours (left), Python's (right)");
     let idle = format!("{:<33}{:<10}Not started\n", "idle", "STOPPED");
     assert_eq!(
@@ -1076,5 +1096,59 @@ fn tail_and_maintail_called_any_fault_an_unknown_error_reading_the_log() {
     ];
     for (args, out) in cases {
         assert_eq!(agree(&conf, args, &url), (out.to_string(), 1), "{args:?}");
+    }
+}
+
+#[test]
+fn fg_took_any_failure_to_send_for_a_process_gone() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let url = fake_server(move |method, params| {
+        let name = params.first().and_then(Value::as_str).unwrap_or("");
+        let state = |state: &str| {
+            let code = if state == "RUNNING" { 20 } else { 100 };
+            Ok(Value::structure([
+                ("state", Value::Int(code)),
+                ("statename", Value::str(state)),
+            ]))
+        };
+        match (method, name) {
+            ("supervisor.getVersion", _) => Ok(Value::str("3.0")),
+            ("supervisor.getProcessInfo", "dying") => {
+                // Running when fg starts, exited after the first line.
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                state(if n.is_multiple_of(2) {
+                    "RUNNING"
+                } else {
+                    "EXITED"
+                })
+            }
+            ("supervisor.getProcessInfo", _) => state("RUNNING"),
+            (_, "stuck") => Err(Fault::named(faults::FAILED, Some("it's stuck"))),
+            (_, "notrunning") => Err(Fault::named(faults::NOT_RUNNING, None)),
+            _ => Ok(Value::Bool(true)),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = ctl_conf(dir.path(), &url);
+    let banner = "==> Press Ctrl-C to exit <==\n";
+    let cases = [
+        (
+            "stuck",
+            "ERROR: <Fault 30: \"FAILED: it's stuck\">\nExiting foreground\n",
+        ),
+        ("notrunning", "Process got killed\nExiting foreground\n"),
+        ("dying", "Process got killed\nExiting foreground\n"),
+        ("fine", "Exiting foreground\n"),
+    ];
+    for (name, end) in cases {
+        let args = ["fg", name];
+        let python = common::python_venv().join("bin/supervisorctl");
+        let theirs = with_input(Command::new(python), &conf, &args, "hello\n");
+        let ours = with_input(common::our_ctl(), &conf, &args, "hello\n");
+        // Python's fg may hang after its last line (spec supervisorctl.md
+        // §7.7); its output is what counts.
+        assert_eq!(ours.0, theirs.0, "{name}: ours (left), Python's (right)");
+        assert!(matches!(theirs.1, None | Some(0)), "{name}: {theirs:?}");
+        assert_eq!(ours, (format!("{banner}{end}"), Some(0)), "{name}");
     }
 }

@@ -8,7 +8,19 @@ use crate::ctl::interrupt::{read_stdin, Event, Interrupts};
 use crate::ctl::transport::{Cancel, TransportError};
 use crate::namespec;
 use crate::pyrepr::repr;
-use crate::xmlrpc::{faults, Value};
+use crate::xmlrpc::{faults, Fault, Value};
+
+/// How `fg` ended.
+enum Foreground {
+    /// The process is not running any more.
+    Gone,
+    /// End of input, or Ctrl-C.
+    Ended,
+    /// sendProcessStdin answered a fault other than NOT_RUNNING.
+    SendFault(Fault),
+    /// An unexpected error, reported.
+    Failed,
+}
 
 /// Bytes `tail` and `maintail` show without `-N`.
 const DEFAULT_BYTES: i64 = 1600;
@@ -265,7 +277,7 @@ impl Session {
         }
         let cancel = Cancel::default();
         let mut interrupts = Interrupts::catch();
-        let killed = std::thread::scope(|scope| {
+        let end = std::thread::scope(|scope| {
             for (path, streamer) in streams {
                 let cancel = &cancel;
                 scope.spawn(move || {
@@ -275,22 +287,29 @@ impl Session {
                     });
                 });
             }
-            let killed = self.forward_stdin(name, interrupts.as_mut());
+            let end = self.forward_stdin(name, interrupts.as_mut());
             // The streams end before the last lines, and before the shell
             // shows its prompt again.
             cancel.cancel();
-            killed
+            end
         });
         drop(interrupts);
-        if killed {
-            say("Process got killed");
+        match end {
+            Foreground::Gone => say("Process got killed"),
+            // Shown as Python shows a fault, as Supervisor does.
+            Foreground::SendFault(f) => {
+                say(&format!("ERROR: <Fault {}: {}>", f.code, repr(&f.string)))
+            }
+            Foreground::Ended => {}
+            // Reported; Supervisor's fg ends there, without a last line.
+            Foreground::Failed => return,
         }
         say("Exiting foreground");
     }
 
-    /// Send each line of stdin to the process. True when the process is
-    /// found gone; false at end of input or on Ctrl-C.
-    fn forward_stdin(&mut self, name: &str, mut interrupts: Option<&mut Interrupts>) -> bool {
+    /// Send each line of stdin to the process, until it is found gone, the
+    /// end of input or Ctrl-C, or a failure.
+    fn forward_stdin(&mut self, name: &str, mut interrupts: Option<&mut Interrupts>) -> Foreground {
         let watching = interrupts
             .as_deref_mut()
             .is_some_and(Interrupts::watch_stdin);
@@ -303,14 +322,14 @@ impl Session {
                     line.pop();
                     line
                 }
-                None if eof && pending.is_empty() => return false,
+                None if eof && pending.is_empty() => return Foreground::Ended,
                 None if eof => std::mem::take(&mut pending),
                 None => {
                     if let Some(interrupts) = interrupts.as_deref_mut() {
                         // Unwatched stdin (a file) never waits: only look.
                         let timeout = (!watching).then_some(Duration::ZERO);
                         if interrupts.wait(timeout) == Some(Event::Interrupted) {
-                            return false;
+                            return Foreground::Ended;
                         }
                     }
                     eof = !matches!(read_stdin(&mut pending), Ok(true));
@@ -326,18 +345,18 @@ impl Session {
             }
             let mut text = String::from_utf8_lossy(&line).into_owned();
             text.push('\n');
-            // Failures here are not reported: they only mean the process is
-            // gone, which the state check says.
-            let sent = self.call(
-                "supervisor.sendProcessStdin",
-                &[Value::str(name), Value::String(text)],
-            );
-            let running = matches!(
-                self.call("supervisor.getProcessInfo", &[Value::str(name)]),
-                Ok(Ok(ref info)) if field(info, "statename") == "RUNNING"
-            );
-            if !running || matches!(sent, Ok(Err(ref f)) if f.code == faults::NOT_RUNNING) {
-                return true;
+            let params = [Value::str(name), Value::String(text)];
+            match self.call_or_fault("supervisor.sendProcessStdin", &params) {
+                None => return Foreground::Failed,
+                Some(Ok(_)) => {}
+                Some(Err(f)) if f.code == faults::NOT_RUNNING => return Foreground::Gone,
+                Some(Err(f)) => return Foreground::SendFault(f),
+            }
+            let info = self.call_or_report("supervisor.getProcessInfo", &[Value::str(name)]);
+            match info {
+                None => return Foreground::Failed,
+                Some(info) if field(&info, "statename") != "RUNNING" => return Foreground::Gone,
+                Some(_) => {}
             }
         }
     }
