@@ -97,6 +97,17 @@ impl Shell {
     }
 }
 
+impl Drop for Shell {
+    fn drop(&mut self) {
+        // A failed test must not leave its supervisorctl waiting on the
+        // terminal.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn shell_prompt_help_command_completion_history_and_exit() {
     let mut d = Daemon::start(
