@@ -20,11 +20,18 @@ struct Shell {
 }
 
 impl Shell {
+    /// Our supervisorctl's shell on `conf`.
     fn start(conf: &std::path::Path) -> Shell {
+        let mut ours = Command::new(BIN);
+        ours.arg("ctl");
+        Shell::start_client(ours, conf)
+    }
+
+    /// The shell of a supervisorctl (`client`: ours or Python's) on `conf`.
+    fn start_client(mut client: Command, conf: &std::path::Path) -> Shell {
         let pty = nix::pty::openpty(None, None).unwrap();
         let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        let child = Command::new(BIN)
-            .arg("ctl")
+        let child = client
             .arg("-c")
             .arg(conf)
             .env("TERM", "xterm")
@@ -86,6 +93,17 @@ impl Shell {
             }
             assert!(Instant::now() < deadline, "the shell did not exit");
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        // A failed test must not leave its supervisorctl waiting on the
+        // terminal.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -168,4 +186,45 @@ fn piped_shell_still_prompts() {
     );
     assert!(text.starts_with("web "), "{text:?}");
     assert!(d.shutdown().success());
+}
+
+#[test]
+fn completion_after_open_asked_the_old_server() {
+    // Two servers: the config names the first, `open` switches to the
+    // second, whose only program the first does not have.
+    let body = "[unix_http_server]\nfile={dir}/s.sock\n\
+         [rpcinterface:supervisor]\n\
+         supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+         [supervisorctl]\nserverurl=unix://{dir}/s.sock\n";
+    let mut first = Daemon::start(&format!(
+        "{body}[program:web]\ncommand=sleep 100\nstartsecs=0\n"
+    ));
+    let mut second = Daemon::start(&format!(
+        "{body}[program:onlyhere]\ncommand=sleep 100\nstartsecs=0\n"
+    ));
+    first.wait_for("success: web", SECS(10));
+    second.wait_for("success: onlyhere", SECS(10));
+    let python = Command::new(common::python_venv().join("bin/supervisorctl"));
+    let mut ours = Command::new(BIN);
+    ours.arg("ctl");
+    for (who, client) in [("python", python), ("ours", ours)] {
+        let mut shell = Shell::start_client(client, &first.conf);
+        shell.expect("web ");
+        shell.expect("supervisor> ");
+        shell.send(&format!(
+            "open unix://{}\r",
+            second.path("s.sock").display()
+        ));
+        shell.expect("onlyhere ");
+        shell.expect("supervisor> ");
+        // Tab completes from the server now open, and the command runs there.
+        shell.send("status only\t\r");
+        shell.expect("status onlyhere");
+        shell.expect("RUNNING");
+        shell.expect("supervisor> ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0, "{who}");
+    }
+    assert!(first.shutdown().success());
+    assert!(second.shutdown().success());
 }

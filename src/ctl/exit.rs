@@ -37,8 +37,9 @@ pub const NO_RPC_INTERFACE: i32 = 3;
 /// (LSB status "unknown").
 pub const STATUS_UNKNOWN: i32 = 4;
 
-/// The server refused the connection, over TCP or on a stale unix socket
-/// file (LSB "insufficient privileges", as Supervisor maps it).
+/// The upcheck found the server refusing the connection, over TCP or on a
+/// stale unix socket file (LSB "insufficient privileges", as Supervisor
+/// maps it). Commands without an upcheck exit [`ERROR`] instead.
 pub const REFUSED: i32 = 4;
 
 /// The server speaks another API version than 3.0 (LSB "not installed").
@@ -46,8 +47,8 @@ pub const API_MISMATCH: i32 = 5;
 
 /// Something is not running that should be: a SPAWN_ERROR,
 /// ABNORMAL_TERMINATION or (where not ignored) NOT_RUNNING result,
-/// `pid <name>` of a process without a pid, or the server's unix socket file
-/// is missing (LSB "program is not running").
+/// `pid <name>` of a process without a pid, or the upcheck found the
+/// server's unix socket file missing (LSB "program is not running").
 pub const NOT_RUNNING: i32 = 7;
 
 // Option errors leave through the shared usage-error path; keep its status

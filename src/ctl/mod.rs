@@ -1,10 +1,12 @@
 //! supervisorctl: the client applet (spec supervisorctl.md). Options and
 //! config here; the session (replies, errors, exit status) in [`session`];
 //! the commands by topic in [`commands`]; the exit codes in [`exit`]; the
-//! connection in [`transport`]; the interactive shell in [`shell`].
+//! connection in [`transport`]; the interactive shell in [`shell`]; Ctrl-C
+//! in the commands that run until stopped in [`interrupt`].
 
 pub mod commands;
 pub mod exit;
+mod interrupt;
 pub mod session;
 pub mod shell;
 pub mod transport;

@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::exit;
-use super::transport::{Transport, TransportError};
+use super::transport::{Cancel, Transport, TransportError};
 use crate::xmlrpc::{faults, Fault, Value};
 
 /// A connection to one supervisord and the exit status so far ("last
@@ -95,10 +95,10 @@ impl Session {
         self.transport.url()
     }
 
-    /// `open`: talk to another server from now on. Its calls go without
-    /// credentials; [`Session::new_connection`] still uses the session's.
+    /// `open`: talk to another server from now on, with the session's
+    /// credentials, as Supervisor does (it keeps them for any server).
     pub(super) fn switch_server(&mut self, url: &str) -> Result<(), String> {
-        self.transport = Transport::new(url, None, None)?;
+        self.transport = Transport::new(url, self.username.as_deref(), self.password.as_deref())?;
         Ok(())
     }
 
@@ -106,9 +106,10 @@ impl Session {
     pub(super) fn stream(
         &self,
         path: &str,
+        cancel: &Cancel,
         on_data: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<(), TransportError> {
-        self.transport.stream(path, on_data)
+        self.transport.stream(path, cancel, on_data)
     }
 
     /// A call whose every failure is reported the generic way: its value,
@@ -147,13 +148,24 @@ impl Session {
         self.transport.call(method, params)
     }
 
-    /// Report a transport problem as Supervisor does (with our readable
-    /// error line instead of a Python class name and source location).
+    /// Report a transport problem as Supervisor does outside the upcheck:
+    /// as an unexpected error (with our readable error line instead of a
+    /// Python class name and source location), exit status 1. Only the
+    /// upcheck words a refused connection or a missing socket its own way
+    /// (see [`Session::upcheck`]); commands without one (avail, reread,
+    /// update, add, remove, reload) report them like any other error.
     pub(super) fn report_transport_error(&mut self, e: &TransportError) {
         let url = self.transport.url().to_string();
+        let os_error = |errno: nix::errno::Errno| std::io::Error::from_raw_os_error(errno as i32);
         match e {
-            TransportError::Refused => say(&format!("{url} refused connection")),
-            TransportError::NoSuchFile => say(&format!("{url} no such file")),
+            TransportError::Refused => say(&format!(
+                "error: {url}: {}",
+                os_error(nix::errno::Errno::ECONNREFUSED)
+            )),
+            TransportError::NoSuchFile => say(&format!(
+                "error: {url}: {}",
+                os_error(nix::errno::Errno::ENOENT)
+            )),
             TransportError::Unauthorized => {
                 say("Server requires authentication");
                 self.unauthorized = true;
@@ -162,11 +174,7 @@ impl Session {
             TransportError::Io(text) => say(&format!("error: {url}: {text}")),
             TransportError::Protocol(text) => say(&format!("error: {url}: {text}")),
         }
-        self.exit_status = match e {
-            TransportError::Refused => exit::REFUSED,
-            TransportError::NoSuchFile => exit::NOT_RUNNING,
-            _ => exit::ERROR,
-        };
+        self.exit_status = exit::ERROR;
     }
 
     /// A fault the command has no words of its own for.
@@ -183,10 +191,23 @@ impl Session {
     /// `getVersion` before a command: false (and a message) when the server
     /// cannot be used.
     pub(super) fn upcheck(&mut self) -> bool {
-        let version = match self.call_or_fault("supervisor.getVersion", &[]) {
-            None => return false,
-            Some(Ok(version)) => version,
-            Some(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
+        let version = match self.transport.call("supervisor.getVersion", &[]) {
+            Err(TransportError::Refused) => {
+                say(&format!("{} refused connection", self.url()));
+                self.exit_status = exit::REFUSED;
+                return false;
+            }
+            Err(TransportError::NoSuchFile) => {
+                say(&format!("{} no such file", self.url()));
+                self.exit_status = exit::NOT_RUNNING;
+                return false;
+            }
+            Err(e) => {
+                self.report_transport_error(&e);
+                return false;
+            }
+            Ok(Ok(version)) => version,
+            Ok(Err(f)) if f.code == faults::UNKNOWN_METHOD => {
                 say(
                     "Sorry, supervisord responded but did not recognize the supervisor namespace \
                      commands that supervisorctl uses to control it.  Please check that the \
@@ -195,7 +216,7 @@ impl Session {
                 self.exit_status = exit::NO_RPC_INTERFACE;
                 return false;
             }
-            Some(Err(f)) => {
+            Ok(Err(f)) => {
                 self.report_fault(&f);
                 return false;
             }

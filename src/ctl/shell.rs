@@ -132,14 +132,13 @@ pub fn run(session: &mut Session) -> i32 {
     let prompt = format!("{}> ", session.prompt);
     if !std::io::stdin().is_terminal() {
         // Piped input: no editing, but the prompts are still written, as
-        // Supervisor's shell does.
-        let stdin = std::io::stdin();
-        let mut lines = stdin.lock();
+        // Supervisor's shell does. Stdin is locked for each line only: the
+        // commands read it too (fg, the questions of reload and shutdown).
         loop {
             print!("{prompt}");
             let _ = std::io::stdout().flush();
             let mut line = String::new();
-            match lines.read_line(&mut line) {
+            match std::io::stdin().lock().read_line(&mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
@@ -167,10 +166,15 @@ pub fn run(session: &mut Session) -> i32 {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
+                let go_on = session.run_line(&line);
+                // Completion asks afresh for the next line, and the server
+                // and credentials of now: `open` may have switched servers,
+                // a 401 may have brought credentials.
                 if let Some(helper) = editor.helper() {
                     *helper.processes.borrow_mut() = None;
+                    *helper.transport.borrow_mut() = session.new_connection();
                 }
-                if !session.run_line(&line) {
+                if !go_on {
                     break;
                 }
             }

@@ -41,13 +41,15 @@ impl Session {
     }
 
     /// `reloadConfig`'s `[[added, changed, removed]]`; `None` once a
-    /// failure has been reported.
-    fn reload_config(&mut self) -> Option<Changes> {
+    /// failure has been reported. `shutting_down` is the line for a server
+    /// that is shutting down: Supervisor's reread and update word it
+    /// differently.
+    fn reload_config(&mut self, shutting_down: &str) -> Option<Changes> {
         let outer = match self.call_or_fault("supervisor.reloadConfig", &[])? {
             Ok(Value::Array(outer)) => outer,
             Ok(_) => return None,
             Err(f) if f.code == faults::SHUTDOWN_STATE => {
-                self.error("ERROR: supervisor shutting down");
+                self.error(shutting_down);
                 return None;
             }
             Err(f) if f.code == faults::CANT_REREAD => {
@@ -80,7 +82,7 @@ impl Session {
         if !args.is_empty() {
             return self.usage_error("Error: reread accepts no arguments", "reread");
         }
-        let Some(changes) = self.reload_config() else {
+        let Some(changes) = self.reload_config("ERROR: supervisor shutting down") else {
             return;
         };
         let mut lines: Vec<(String, &str)> = Vec::new();
@@ -96,89 +98,100 @@ impl Session {
         }
     }
 
+    /// `update [all | g…]`, step by step as Supervisor's: an unexpected
+    /// error (a transport error or a fault it has no words for) ends it.
     pub(super) fn update(&mut self, args: &[&str]) {
-        let Some(changes) = self.reload_config() else {
+        let Some(changes) = self.reload_config("ERROR: already shutting down") else {
             return;
         };
-        let wanted: Option<&[&str]> = (!args.is_empty() && !args.contains(&"all")).then_some(args);
-        if let Some(wanted) = wanted {
-            self.check_update_groups(wanted, &changes.added);
+        // The names as a set, as Supervisor keeps them: each once.
+        let mut wanted: Vec<&str> = Vec::new();
+        for &arg in args {
+            if !wanted.contains(&arg) {
+                wanted.push(arg);
+            }
         }
-        let included = |g: &&String| wanted.is_none_or(|w| w.contains(&g.as_str()));
+        if wanted.contains(&"all") {
+            wanted.clear();
+        }
+        if !wanted.is_empty() && !self.check_update_groups(&wanted, &changes.added) {
+            return;
+        }
+        let included = |g: &&String| wanted.is_empty() || wanted.contains(&g.as_str());
         for group in changes.removed.iter().filter(included) {
-            if self.stop_group_for_update(group)
-                && self
-                    .call_or_report("supervisor.removeProcessGroup", &[Value::str(group)])
-                    .is_some()
-            {
-                say(&format!("{group}: removed process group"));
+            let Some(results) = self.update_call("stopProcessGroup", group) else {
+                return;
+            };
+            say(&format!("{group}: stopped"));
+            let failed = results
+                .as_array()
+                .unwrap_or(&[])
+                .iter()
+                .any(|r| int_field(r, "status") as i32 == faults::FAILED);
+            if failed {
+                self.error(&format!("{group}: has problems; not removing"));
+                continue;
             }
+            if self.update_call("removeProcessGroup", group).is_none() {
+                return;
+            }
+            say(&format!("{group}: removed process group"));
         }
+        // A changed group is replaced whatever its stop results say, as in
+        // Supervisor.
         for group in changes.changed.iter().filter(included) {
-            if self.stop_group_for_update(group) {
-                // Whether the old group went is seen in the add that follows.
-                let _ = self.call("supervisor.removeProcessGroup", &[Value::str(group)]);
-                let params = [Value::str(group)];
-                if self
-                    .call_or_report("supervisor.addProcessGroup", &params)
-                    .is_some()
-                {
-                    say(&format!("{group}: updated process group"));
-                }
+            if self.update_call("stopProcessGroup", group).is_none() {
+                return;
             }
+            say(&format!("{group}: stopped"));
+            if self.update_call("removeProcessGroup", group).is_none()
+                || self.update_call("addProcessGroup", group).is_none()
+            {
+                return;
+            }
+            say(&format!("{group}: updated process group"));
         }
         for group in changes.added.iter().filter(included) {
-            let params = [Value::str(group)];
-            if self
-                .call_or_report("supervisor.addProcessGroup", &params)
-                .is_some()
-            {
-                say(&format!("{group}: added process group"));
+            if self.update_call("addProcessGroup", group).is_none() {
+                return;
             }
+            say(&format!("{group}: added process group"));
         }
+    }
+
+    /// `supervisor.<method>(group)` for update: its value, or `None` once
+    /// the failure has been reported.
+    fn update_call(&mut self, method: &str, group: &str) -> Option<Value> {
+        self.call_or_report(&format!("supervisor.{method}"), &[Value::str(group)])
     }
 
     /// `update g…`: a line for each name that is neither an active group nor
-    /// a newly added one.
-    fn check_update_groups(&mut self, wanted: &[&str], added: &[String]) {
-        // Without the list every name is reported; the calls that follow
-        // report why the server could not be asked.
-        let active: Vec<String> = match self.call("supervisor.getAllProcessInfo", &[]) {
-            Ok(Ok(Value::Array(infos))) => infos
-                .iter()
-                .map(|i| field(i, "group").to_string())
-                .collect(),
-            _ => Vec::new(),
+    /// a newly added one. False once the list of active groups could not be
+    /// had (reported).
+    fn check_update_groups(&mut self, wanted: &[&str], added: &[String]) -> bool {
+        let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) else {
+            return false;
         };
+        let active: Vec<&str> = infos
+            .as_array()
+            .unwrap_or(&[])
+            .iter()
+            .map(|i| field(i, "group"))
+            .collect();
         for g in wanted {
-            if !active.iter().any(|a| a == g) && !added.iter().any(|a| a == g) {
+            if !active.contains(g) && !added.iter().any(|a| a == g) {
                 self.error(&format!("ERROR: no such group: {g}"));
             }
         }
-    }
-
-    /// Stop a group before removing it; false when something failed.
-    fn stop_group_for_update(&mut self, group: &str) -> bool {
-        let Some(value) = self.call_or_report("supervisor.stopProcessGroup", &[Value::str(group)])
-        else {
-            return false;
-        };
-        let results = value.as_array().unwrap_or(&[]);
-        if results
-            .iter()
-            .any(|r| int_field(r, "status") as i32 == faults::FAILED)
-        {
-            self.error(&format!("{group}: has problems; not removing"));
-            return false;
-        }
-        say(&format!("{group}: stopped"));
         true
     }
 
+    /// `add g…`; an error other than the ones it words ends the command,
+    /// as in Supervisor.
     pub(super) fn add(&mut self, args: &[&str]) {
         for &group in args {
             match self.call_or_fault("supervisor.addProcessGroup", &[Value::str(group)]) {
-                None => {}
+                None => return,
                 Some(Ok(_)) => say(&format!("{group}: added process group")),
                 Some(Err(f)) => match f.code {
                     faults::BAD_NAME => {
@@ -187,16 +200,18 @@ impl Session {
                     // Harmless: reported, the exit status stays.
                     faults::ALREADY_ADDED => say("ERROR: process group already active"),
                     faults::SHUTDOWN_STATE => self.error("ERROR: shutting down"),
-                    _ => self.report_fault(&f),
+                    _ => return self.report_fault(&f),
                 },
             }
         }
     }
 
+    /// `remove g…`; an error other than the ones it words ends the
+    /// command, as in Supervisor.
     pub(super) fn remove(&mut self, args: &[&str]) {
         for &group in args {
             match self.call_or_fault("supervisor.removeProcessGroup", &[Value::str(group)]) {
-                None => {}
+                None => return,
                 Some(Ok(_)) => say(&format!("{group}: removed process group")),
                 Some(Err(f)) => match f.code {
                     faults::STILL_RUNNING => {
@@ -205,7 +220,7 @@ impl Session {
                     faults::BAD_NAME => {
                         self.error(&format!("ERROR: no such process/group: {group}"))
                     }
-                    _ => self.report_fault(&f),
+                    _ => return self.report_fault(&f),
                 },
             }
         }

@@ -33,8 +33,9 @@ impl Session {
         } else {
             "supervisor.shutdown"
         };
-        // A server that is not there may have gone already: said so here,
-        // in words of its own.
+        // A server that is not there may have gone already: shutdown says
+        // so in words of its own; reload reports it as any other error, as
+        // Supervisor does.
         match self.call(method, &[]) {
             Ok(Ok(_)) => say(if reload {
                 "Restarted supervisord"
@@ -48,11 +49,11 @@ impl Session {
                 }
             }
             Ok(Err(f)) => self.report_fault(&f),
-            Err(TransportError::Refused) => self.error(&format!(
+            Err(TransportError::Refused) if !reload => self.error(&format!(
                 "ERROR: {} refused connection (already shut down?)",
                 self.url()
             )),
-            Err(TransportError::NoSuchFile) => self.error(&format!(
+            Err(TransportError::NoSuchFile) if !reload => self.error(&format!(
                 "ERROR: {} no such file (already shut down?)",
                 self.url()
             )),

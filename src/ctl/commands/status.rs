@@ -33,7 +33,10 @@ impl Session {
         let Value::Array(infos) = infos else {
             return self.report_fault(&Fault::new(faults::FAILED, "bad answer"));
         };
-        let mut status = exit::OK;
+        // Supervisor assigns the status as it goes, the last assignment
+        // winning: each unknown name sets 4, then each shown process that
+        // is not running sets 3. So one stopped process shown makes it 3
+        // even after an unknown name; nothing to report leaves it alone.
         let shown: Vec<&Value> = if args.is_empty() || args.contains(&"all") {
             infos.iter().collect()
         } else {
@@ -47,7 +50,7 @@ impl Session {
                         Namespec::Group(group) => say(&format!("{group}: ERROR (no such group)")),
                         Namespec::Process { .. } => say(&format!("{arg}: ERROR (no such process)")),
                     }
-                    status = exit::STATUS_UNKNOWN;
+                    self.exit_status = exit::STATUS_UNKNOWN;
                 }
                 shown.extend(found);
             }
@@ -64,11 +67,10 @@ impl Session {
                 "{name:<width$}{state:<10}{}",
                 field(info, "description")
             ));
-            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") && status == exit::OK {
-                status = exit::STATUS_NOT_RUNNING;
+            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") {
+                self.exit_status = exit::STATUS_NOT_RUNNING;
             }
         }
-        self.exit_status = status;
     }
 
     /// The shell starts by showing the status.
@@ -94,9 +96,10 @@ impl Session {
             }
             return;
         }
+        // An unexpected error ends the command, as in Supervisor.
         for &name in args {
             match self.call_or_fault("supervisor.getProcessInfo", &[Value::str(name)]) {
-                None => {}
+                None => return,
                 Some(Ok(info)) => {
                     let pid = int_field(&info, "pid");
                     say(&pid.to_string());
@@ -107,7 +110,7 @@ impl Session {
                 Some(Err(f)) if f.code == faults::BAD_NAME => {
                     self.error(&format!("No such process {name}"))
                 }
-                Some(Err(f)) => self.report_fault(&f),
+                Some(Err(f)) => return self.report_fault(&f),
             }
         }
     }

@@ -42,6 +42,7 @@ mod socket;
 mod url;
 
 use std::io::{self, Write};
+use std::sync::{Mutex, PoisonError};
 
 use crate::xmlrpc::{self, Fault, Value};
 use chunked::ChunkDecoder;
@@ -64,6 +65,37 @@ pub enum TransportError {
     Io(String),
     /// An answer that is not HTTP/XML-RPC.
     Protocol(String),
+}
+
+/// Ends streams ([`Transport::stream`]) from another thread: `cancel`
+/// shuts their connections, so a stream waiting for data returns at once,
+/// and a stream that starts after it returns without asking.
+#[derive(Default)]
+pub struct Cancel {
+    /// Cancelled yet, and the connections of the streams under way.
+    state: Mutex<(bool, Vec<Sock>)>,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 = true;
+        for sock in state.1.drain(..) {
+            let _ = sock.shutdown();
+        }
+    }
+
+    /// Watch `sock`; false when already cancelled.
+    fn watch(&self, sock: &Sock) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.0 {
+            return false;
+        }
+        if let Ok(handle) = sock.try_clone() {
+            state.1.push(handle);
+        }
+        true
+    }
 }
 
 /// The connection to one supervisord and the credentials to send.
@@ -158,7 +190,8 @@ impl Transport {
     }
 
     /// GET `path` (e.g. `/logtail/web/stdout`, `/mainlogtail`) on a new connection and hand
-    /// each piece of the (chunked) body to `on_data` until it returns false or the stream ends.
+    /// each piece of the (chunked) body to `on_data` until it returns false, the stream ends
+    /// or `cancel` is cancelled (what the stream returns then is of no interest).
     /// A non-200 status → Err(TransportError::Http(status)) (401 → Unauthorized).
     ///
     /// Bytes of `path` that may not appear raw in a request line (controls,
@@ -167,9 +200,13 @@ impl Transport {
     pub fn stream(
         &self,
         path: &str,
+        cancel: &Cancel,
         on_data: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<(), TransportError> {
         let mut conn = Reader::new(connect(&self.endpoint)?);
+        if !cancel.watch(&conn.inner) {
+            return Ok(());
+        }
         conn.inner
             .write_all(&self.stream_request(path))
             .map_err(|e| TransportError::Io(e.to_string()))?;

@@ -25,6 +25,22 @@ impl Sock {
             Sock::Tcp(s) => s.set_nonblocking(on),
         }
     }
+
+    /// Another handle on the same socket.
+    pub(super) fn try_clone(&self) -> io::Result<Sock> {
+        match self {
+            Sock::Unix(s) => s.try_clone().map(Sock::Unix),
+            Sock::Tcp(s) => s.try_clone().map(Sock::Tcp),
+        }
+    }
+
+    /// Shut both directions: a read blocked on any handle returns.
+    pub(super) fn shutdown(&self) -> io::Result<()> {
+        match self {
+            Sock::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        }
+    }
 }
 
 impl Read for Sock {

@@ -443,7 +443,7 @@ fn connect_errors() {
     let mut t = Transport::new(&missing, None, None).unwrap();
     assert_eq!(t.call("a", &[]), Err(TransportError::NoSuchFile));
     assert_eq!(
-        t.stream("/mainlogtail", &mut |_| true),
+        t.stream("/mainlogtail", &Cancel::default(), &mut |_| true),
         Err(TransportError::NoSuchFile)
     );
 
@@ -458,7 +458,7 @@ fn connect_errors() {
     let mut t = Transport::new(&format!("http://127.0.0.1:{port}"), None, None).unwrap();
     assert_eq!(t.call("a", &[]), Err(TransportError::Refused));
     assert_eq!(
-        t.stream("/mainlogtail", &mut |_| true),
+        t.stream("/mainlogtail", &Cancel::default(), &mut |_| true),
         Err(TransportError::Refused)
     );
 
@@ -592,7 +592,7 @@ fn stream_hands_chunks_over_as_they_arrive() {
     });
     let t = Transport::new(&url, None, Some("")).unwrap();
     let mut got = Vec::new();
-    let result = t.stream("/logtail/web/stdout", &mut |data| {
+    let result = t.stream("/logtail/web/stdout", &Cancel::default(), &mut |data| {
         got.extend_from_slice(data);
         let _ = seen_tx.send(got.len());
         got.len() < 24
@@ -622,7 +622,7 @@ fn stream_stops_when_on_data_says_so() {
     let t = Transport::new(&url, Some("user"), Some("pass")).unwrap();
     let mut calls = 0;
     let started = Instant::now();
-    let result = t.stream("/mainlogtail", &mut |data| {
+    let result = t.stream("/mainlogtail", &Cancel::default(), &mut |data| {
         assert!(!data.is_empty());
         calls += 1;
         false
@@ -664,7 +664,7 @@ fn stream_status_other_than_200() {
         let t = Transport::new(&url, None, None).unwrap();
         let mut calls = 0;
         assert_eq!(
-            t.stream("/logtail/x", &mut |_| {
+            t.stream("/logtail/x", &Cancel::default(), &mut |_| {
                 calls += 1;
                 true
             }),
@@ -707,7 +707,7 @@ fn stream_bodies_not_chunked_and_ends() {
         });
         let t = Transport::new(&url, None, None).unwrap();
         let mut got = Vec::new();
-        let result = t.stream("/logtail/x", &mut |d| {
+        let result = t.stream("/logtail/x", &Cancel::default(), &mut |d| {
             got.extend_from_slice(d);
             true
         });
@@ -723,8 +723,48 @@ fn stream_path_is_made_safe() {
         let _ = sock.write_all(b"HTTP/1.1 404 Not Found\r\n\r\n");
     });
     let t = Transport::new(&url, None, None).unwrap();
-    let _ = t.stream("logtail/a b\r\nX: é/stdout", &mut |_| true);
+    let _ = t.stream(
+        "logtail/a b\r\nX: é/stdout",
+        &Cancel::default(),
+        &mut |_| true,
+    );
     let request = requests.recv().unwrap();
     assert!(request.starts_with(b"GET /logtail/a%20b%0D%0AX:%20%C3%A9/stdout HTTP/1.1\r\n"));
     server.join().unwrap();
+}
+
+#[test]
+fn cancel_ends_a_waiting_stream_and_one_not_yet_started() {
+    let (url, _, server, _dir) = stream_server(false, |sock| {
+        let _ = sock.write_all(STREAM_HEAD);
+        let _ = sock.write_all(b"3\r\nabc\r\n");
+        // Then nothing, until the client goes away.
+        let mut buf = [0u8; 16];
+        let _ = sock.read(&mut buf);
+    });
+    let t = Transport::new(&url, None, None).unwrap();
+    let cancel = Cancel::default();
+    let (got_tx, got_rx) = mpsc::channel();
+    let started = Instant::now();
+    thread::scope(|scope| {
+        let streaming = scope.spawn(|| {
+            t.stream("/mainlogtail", &cancel, &mut |data| {
+                let _ = got_tx.send(data.to_vec());
+                true
+            })
+        });
+        // Cancelled while it waits for more.
+        assert_eq!(got_rx.recv_timeout(WAIT).unwrap(), b"abc");
+        cancel.cancel();
+        let _ = streaming.join().unwrap();
+    });
+    assert!(started.elapsed() < WAIT);
+    server.join().unwrap();
+    // Once cancelled, a stream returns without asking.
+    let (url, requests, server, _dir) = stream_server(false, |_| {});
+    let t = Transport::new(&url, None, None).unwrap();
+    assert_eq!(t.stream("/mainlogtail", &cancel, &mut |_| true), Ok(()));
+    drop(t);
+    server.join().unwrap();
+    assert!(requests.try_recv().is_err());
 }
