@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod events;
 pub mod http;
+pub mod lifecycle;
 pub mod log;
 pub mod proc;
 pub mod reactor;

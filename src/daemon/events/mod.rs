@@ -12,7 +12,7 @@ pub use listener::ListenerState;
 
 use crate::config::EventType;
 use crate::daemon::log::Channel;
-use crate::daemon::proc::process::StateChange;
+use crate::daemon::proc::process::{Health, StateChange};
 use crate::pyrepr::output_text;
 
 /// One event: its concrete type and its payload text.
@@ -103,6 +103,22 @@ impl Event {
             payload: format!(
                 "processname:{process} groupname:{group} pid:{pid}\n{}",
                 text(data)
+            ),
+        }
+    }
+
+    /// A health check changed its verdict (our extension).
+    pub fn process_health(from: Health, to: Health, process: &str, group: &str, pid: i32) -> Event {
+        let kind = match to {
+            Health::Unhealthy => EventType::ProcessHealthUnhealthy,
+            Health::Healthy | Health::Starting => EventType::ProcessHealthHealthy,
+        };
+        Event {
+            kind,
+            payload: format!(
+                "processname:{process} groupname:{group} from_health:{} health:{} pid:{pid}",
+                from.name(),
+                to.name()
             ),
         }
     }

@@ -94,7 +94,44 @@ pub struct Process {
     /// When the current state was entered (for a process never changed, when
     /// it was created). `deadline` reports it for transitions due "now".
     changed_at: Instant,
+    /// A start was asked for and waits (for dependencies, or for the stop of
+    /// a restart to finish): STOPPED starts once nothing blocks it.
+    want_start: bool,
+    /// What a start from STOPPED waits for (`waiting for db to be healthy`);
+    /// the table sets it each pass for processes with dependencies.
+    blocked: Option<String>,
+    /// The health check's verdict, for processes that have one.
+    health: Option<Health>,
+    /// How the last run really ended (`exitstatus` forgets too-quick exits).
+    last_exit: Option<ExitStatus>,
+    /// EXITED: the earliest automatic restart (crash-loop throttle, backoff).
+    restart_at: Option<Instant>,
+    /// Consecutive unexpected exits of runs shorter than the backoff reset.
+    crashes: u32,
 }
+
+/// What a health check says of a running process (Docker's states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// An unexpected exit this soon after the start is a crash loop: the next
+/// start waits until this long after the previous one (Supervisor's tick
+/// and s6 both keep such loops at one start a second or less).
+const CRASH_LOOP_SPACING: Duration = Duration::from_secs(1);
 
 impl Process {
     /// A new process in STOPPED, never started.
@@ -114,7 +151,82 @@ impl Process {
             // The one clock read outside the callers' `Now`: a never-started
             // process has had no event to take the time from.
             changed_at: Instant::now(),
+            want_start: false,
+            blocked: None,
+            health: None,
+            last_exit: None,
+            restart_at: None,
+            crashes: 0,
         }
+    }
+
+    /// The health check's verdict, if it has a check and is up.
+    pub fn health(&self) -> Option<Health> {
+        self.health
+    }
+
+    pub fn set_health(&mut self, health: Option<Health>) {
+        self.health = health;
+    }
+
+    /// How the last run really ended, if it ever ran.
+    pub fn last_exit(&self) -> Option<ExitStatus> {
+        self.last_exit
+    }
+
+    /// Ask for a start that happens once nothing blocks it (dependencies,
+    /// or a stop in progress for a restart).
+    pub fn request_start(&mut self) {
+        self.want_start = true;
+        self.spawnerr.clear();
+    }
+
+    /// Whether a start was asked for and has not happened yet.
+    pub fn wants_start(&self) -> bool {
+        self.want_start && matches!(self.state, State::Stopped | State::Exited | State::Fatal)
+    }
+
+    /// Set (or clear) what blocks a start from STOPPED.
+    pub fn set_blocked(&mut self, why: Option<String>) {
+        self.blocked = why;
+    }
+
+    /// Whether this process would start from STOPPED if nothing blocked it.
+    pub fn about_to_start(&self) -> bool {
+        self.wants_start()
+            || (self.state == State::Stopped && self.config.autostart && self.laststart.is_none())
+    }
+
+    /// Whether it exited with an expected exit code (a finished one-shot).
+    pub fn completed(&self) -> bool {
+        self.state == State::Exited && self.exitstatus.is_some_and(|s| self.is_expected(s))
+    }
+
+    /// Whether, left alone, it will never run again: stopped for good,
+    /// exited without a restart to come, FATAL without a retry.
+    pub fn is_done(&self) -> bool {
+        match self.state {
+            State::Stopped => !self.about_to_start(),
+            State::Exited => !self.should_restart(),
+            State::Fatal => self.config.lifecycle.restart.fatal_retry_after.is_none(),
+            State::Unknown => true,
+            State::Starting | State::Running | State::Backoff | State::Stopping => false,
+        }
+    }
+
+    /// A dependency failed for good: a process waiting to start never will.
+    pub fn dependency_failed(&mut self, why: &str, now: Now) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if !matches!(self.state, State::Stopped | State::Exited | State::Fatal) {
+            return actions;
+        }
+        self.want_start = false;
+        self.blocked = None;
+        self.spawnerr = why.to_string();
+        let msg = format!("gave up: {} entered FATAL state, {why}", self.config.name);
+        actions.push(Action::Log(LogLevel::Info, msg));
+        self.change(State::Fatal, now.mono, None, &mut actions);
+        actions
     }
 
     pub fn state(&self) -> State {
@@ -165,6 +277,9 @@ impl Process {
             return actions;
         }
         self.killing = false;
+        self.want_start = false;
+        self.blocked = None;
+        self.restart_at = None;
         self.spawnerr.clear();
         self.exitstatus = None;
         self.laststart = Some(now.mono);
@@ -200,6 +315,7 @@ impl Process {
         let name = self.config.name.clone();
         let expected = self.is_expected(status);
         let text = status.describe();
+        self.last_exit = Some(status);
         // A laststart after `now` cannot happen with a monotonic clock; if it
         // did, Supervisor's rule is to assume the run was long enough.
         let too_quick = match self.laststart {
@@ -231,6 +347,7 @@ impl Process {
             self.delay = None;
             self.backoff = 0;
             self.exitstatus = Some(status);
+            self.restart_at = self.restart_delay(expected, now.mono);
             // STARTING here means startsecs=0 and no tick has seen the
             // process running yet; Supervisor passes through RUNNING.
             if self.state == State::Starting {
@@ -345,13 +462,31 @@ impl Process {
         let mut actions = Vec::new();
         match self.state {
             State::Stopped => {
-                if may_start && self.config.autostart && self.laststart.is_none() {
+                if may_start && self.about_to_start() && self.blocked.is_none() {
                     actions = self.start(now);
                 }
             }
             State::Exited => {
-                if may_start && self.should_restart() {
+                let restart = self.should_restart() && !self.restart_waits(now.mono);
+                let asked = self.want_start && self.blocked.is_none();
+                if may_start && (restart || asked) {
                     actions = self.start(now);
+                }
+            }
+            State::Fatal if self.want_start => {
+                if may_start && self.blocked.is_none() {
+                    actions = self.start(now);
+                }
+            }
+            State::Fatal => {
+                if may_start && self.blocked.is_none() && is_due(self.fatal_retry_at(), now.mono) {
+                    self.backoff = 0;
+                    let msg = format!(
+                        "retrying {}, FATAL for fatal_retry_after seconds",
+                        self.config.name
+                    );
+                    actions.push(Action::Log(LogLevel::Info, msg));
+                    actions.extend(self.start(now));
                 }
             }
             State::Backoff => {
@@ -390,9 +525,26 @@ impl Process {
                     }
                 }
             }
-            State::Running | State::Fatal | State::Unknown => {}
+            State::Running | State::Unknown => {}
         }
         actions
+    }
+
+    /// Whether an EXITED process's restart must still wait (crash-loop
+    /// spacing or backoff).
+    fn restart_waits(&self, now: Instant) -> bool {
+        self.restart_at.is_some_and(|at| now < at)
+    }
+
+    /// Whether a FATAL process is retried (`fatal_retry_after`).
+    pub fn retries_from_fatal(&self) -> bool {
+        self.config.lifecycle.restart.fatal_retry_after.is_some()
+    }
+
+    /// FATAL: when `fatal_retry_after` starts it again.
+    fn fatal_retry_at(&self) -> Option<Instant> {
+        let after = self.config.lifecycle.restart.fatal_retry_after?;
+        self.changed_at.checked_add(after)
     }
 
     /// The earliest instant at which `tick(_, may_start)` would do something,
@@ -400,11 +552,19 @@ impl Process {
     /// process. A transition due already gives the (past) instant it became due.
     pub fn deadline(&self, may_start: bool) -> Option<Instant> {
         match self.state {
-            State::Stopped => {
-                let autostart = self.config.autostart && self.laststart.is_none();
-                (may_start && autostart).then_some(self.changed_at)
+            State::Stopped => (may_start && self.about_to_start() && self.blocked.is_none())
+                .then_some(self.changed_at),
+            State::Exited if self.want_start => {
+                (may_start && self.blocked.is_none()).then_some(self.changed_at)
             }
-            State::Exited => (may_start && self.should_restart()).then_some(self.changed_at),
+            State::Exited => (may_start && self.should_restart())
+                .then(|| self.restart_at.unwrap_or(self.changed_at)),
+            State::Fatal if self.want_start => {
+                (may_start && self.blocked.is_none()).then_some(self.changed_at)
+            }
+            State::Fatal => self
+                .fatal_retry_at()
+                .filter(|_| may_start && self.blocked.is_none()),
             State::Backoff => {
                 if self.retries_exceeded() {
                     Some(self.changed_at)
@@ -416,19 +576,28 @@ impl Process {
             }
             State::Starting => self.pid.and(self.running_at()),
             State::Stopping => self.pid.and(self.delay),
-            State::Running | State::Fatal | State::Unknown => None,
+            State::Running | State::Unknown => None,
         }
     }
 
     /// The `description` of process info (processes.md §3).
     pub fn description(&self, now: Now) -> String {
+        if let Some(why) = self.blocked.as_ref().filter(|_| self.about_to_start()) {
+            return why.clone();
+        }
         match self.state {
             State::Running => {
                 let uptime = self.laststart.map_or(Duration::ZERO, |start| {
                     now.mono.saturating_duration_since(start)
                 });
+                let health = match self.health {
+                    Some(Health::Starting) => ", health starting",
+                    Some(Health::Healthy) => ", healthy",
+                    Some(Health::Unhealthy) => ", unhealthy",
+                    None => "",
+                };
                 format!(
-                    "pid {}, uptime {}",
+                    "pid {}, uptime {}{health}",
                     self.pid.unwrap_or(0),
                     format_uptime(uptime.as_secs())
                 )
@@ -495,9 +664,11 @@ impl Process {
         self.state = to;
         self.changed_at = now;
         if to == State::Backoff {
-            // Linear backoff: wait 1 s, 2 s, 3 s ... before the next attempt.
+            // Supervisor's linear backoff waits 1 s, 2 s, 3 s ... before the
+            // next attempt; `backoff=exponential` 1, 2, 4 ..., capped.
             self.backoff = self.backoff.saturating_add(1);
-            self.delay = later(now, i64::from(self.backoff));
+            let wait = self.config.lifecycle.restart.delay(self.backoff);
+            self.delay = now.checked_add(wait);
         }
         actions.push(Action::Changed(StateChange {
             from,
@@ -523,7 +694,31 @@ impl Process {
 
     /// Total attempts are 1 + startretries.
     fn retries_exceeded(&self) -> bool {
-        i64::from(self.backoff) > self.config.startretries
+        !self.config.lifecycle.restart.infinite_retries
+            && i64::from(self.backoff) > self.config.startretries
+    }
+
+    /// After a run that ended on its own at `now`: when it may start again.
+    /// An expected exit restarts at once (`autorestart=true`); an unexpected
+    /// one waits out the crash-loop spacing, and with exponential backoff a
+    /// delay that doubles with each quick crash.
+    fn restart_delay(&mut self, expected: bool, now: Instant) -> Option<Instant> {
+        if expected {
+            return None;
+        }
+        let start = self.laststart?;
+        let ran = now.saturating_duration_since(start);
+        let policy = self.config.lifecycle.restart;
+        if ran >= policy.reset_after() {
+            self.crashes = 0;
+        }
+        self.crashes = self.crashes.saturating_add(1);
+        let spaced = start.checked_add(CRASH_LOOP_SPACING);
+        let backed_off = match policy.backoff {
+            config::Backoff::Exponential => now.checked_add(policy.delay(self.crashes)),
+            config::Backoff::Linear => None,
+        };
+        spaced.max(backed_off).filter(|&at| at > now)
     }
 
     /// When STARTING becomes RUNNING: laststart + startsecs.

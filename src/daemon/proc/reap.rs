@@ -68,3 +68,36 @@ pub fn become_subreaper() -> nix::Result<()> {
 pub fn signal_everyone(signal: nix::sys::signal::Signal) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(-1), signal).is_ok()
 }
+
+/// The other processes of our pid namespace, with their command names
+/// (from /proc; empty where it is not mounted), for saying what we signal.
+pub fn others() -> Vec<(i32, String)> {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(i32, String)> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .map(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (pid, comm.trim_end().to_string())
+        })
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+/// `12 (sleep), 13 (sh)`, at most `limit` of them and a count of the rest.
+pub fn describe(processes: &[(i32, String)], limit: usize) -> String {
+    let mut text: Vec<String> = processes
+        .iter()
+        .take(limit)
+        .map(|(pid, comm)| format!("{pid} ({comm})"))
+        .collect();
+    if processes.len() > limit {
+        text.push(format!("and {} more", processes.len() - limit));
+    }
+    text.join(", ")
+}

@@ -104,6 +104,36 @@ pub fn spawn(process: &config::ProcessConfig, ctx: &Context) -> Result<Spawned, 
     })
 }
 
+/// Start a health check's command for `process`: split and looked up like
+/// its `command=`, run with its user, directory and environment, in a
+/// process group of its own (so a timeout can kill all of it), with its
+/// standard streams on the null device. Returns the pid.
+pub fn spawn_check(
+    process: &config::ProcessConfig,
+    command: &str,
+    ctx: &Context,
+) -> Result<i32, String> {
+    let check = config::ProcessConfig {
+        command: command.to_string(),
+        ..process.clone()
+    };
+    let (resolved, argv) = resolve_command(&check, ctx).map_err(|e| e.message)?;
+    let plan = ChildPlan::new(&check, ctx, &resolved, &argv)?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| format!("cannot open /dev/null for a health check: {e}"))?;
+    let fd = null.as_raw_fd();
+    fork_child(&plan, [fd, fd, fd]).map_err(|e| {
+        format!(
+            "cannot start the health check of {}: {}",
+            repr(&process.name),
+            errno_name(e as i32)
+        )
+    })
+}
+
 /// Why a command cannot be started, found before any fork (the checks the
 /// RPC `startProcess` also makes, as NO_FILE / NOT_EXECUTABLE faults).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::process::{Action, Process};
 use super::status::{Now, State};
 use crate::config::{self, LogLevel};
+use crate::daemon::lifecycle::deps;
 
 /// A group's place in the table. A slot freed by a removed group is
 /// reused, with the next generation: an id (or key) kept from before the
@@ -74,6 +75,8 @@ pub struct ProcessTable {
     /// The active groups in start order: ascending (priority, name).
     order: Vec<GroupId>,
     pids: HashMap<i32, Key>,
+    /// Who depends on whom (`depends_on`), rebuilt when groups change.
+    deps: deps::Index,
     phase: Phase,
     last_waiting_report: Option<Instant>,
 }
@@ -85,12 +88,22 @@ impl ProcessTable {
             slots: Vec::new(),
             order: Vec::new(),
             pids: HashMap::new(),
+            deps: deps::Index::default(),
             phase: Phase::Running,
             last_waiting_report: None,
         };
+        // Ordered once at the end, not after each group (thousands of them).
         for group in &config.groups {
-            table.add_group(group.clone());
+            let processes = group.processes.iter().cloned().map(Process::new).collect();
+            table.slots.push(Slot {
+                generation: 0,
+                group: Some(Group {
+                    config: group.clone(),
+                    processes,
+                }),
+            });
         }
+        table.reorder();
         table
     }
 
@@ -149,6 +162,7 @@ impl ProcessTable {
             (a.priority, &a.name).cmp(&(b.priority, &b.name))
         });
         self.order = order;
+        self.deps = deps::Index::build(self.order.iter().map(|&id| (id, self.group(id))));
     }
 
     /// The active groups in start order, with their ids.
@@ -255,6 +269,19 @@ impl ProcessTable {
             .all(|p| p.state().is_stopped())
     }
 
+    /// Whether a process that depends on `key` is not down yet.
+    pub fn has_live_dependents(&self, key: Key) -> bool {
+        self.deps
+            .dependents(key)
+            .iter()
+            .any(|&d| self.get(d).is_some_and(|p| !p.state().is_stopped()))
+    }
+
+    /// The dependency index (empty without `depends_on`).
+    pub fn deps(&self) -> &deps::Index {
+        &self.deps
+    }
+
     /// Do everything that is due at `now`: the stop pass of the current wave
     /// when stopping, then each process's time-driven transitions.
     pub fn advance(&mut self, now: Now) -> Vec<(Key, Action)> {
@@ -263,6 +290,7 @@ impl ProcessTable {
             self.stop_wave(now, &mut actions);
             self.report_waiting(now, &mut actions);
         }
+        self.gate_dependencies(now, &mut actions);
         let may_start = self.may_start();
         for key in self.keys() {
             for action in self.process_mut(key).tick(now, may_start) {
@@ -276,17 +304,24 @@ impl ProcessTable {
     /// still have live processes are all stopped at once; the next wave
     /// starts as soon as that one is down (Supervisor stops one group at a
     /// time and waits a tick between them).
+    ///
+    /// With `depends_on`, a process waits until its dependents are down, so
+    /// dependents stop first within a wave; where priorities say otherwise
+    /// (a load-time warning) the dependencies win.
     fn stop_wave(&mut self, now: Now, actions: &mut Vec<(Key, Action)>) {
-        let Some(wave) = self
-            .groups()
-            .map(|(_, g)| g)
-            .filter(|g| g.processes.iter().any(|p| !p.state().is_stopped()))
-            .map(|g| g.config.priority)
+        let keys = self.keys();
+        let candidates: Vec<Key> = keys
+            .into_iter()
+            .filter(|&k| !self.process(k).state().is_stopped() && !self.has_live_dependents(k))
+            .collect();
+        let Some(wave) = candidates
+            .iter()
+            .map(|k| self.group(k.group).config.priority)
             .max()
         else {
             return;
         };
-        for key in self.keys() {
+        for key in candidates {
             if self.group(key.group).config.priority != wave {
                 continue;
             }
@@ -297,6 +332,36 @@ impl ProcessTable {
                 _ => Vec::new(),
             };
             actions.extend(produced.into_iter().map(|a| (key, a)));
+        }
+    }
+
+    /// Processes about to start from STOPPED (or to retry from FATAL) wait
+    /// until their dependencies are met, and go FATAL when one fails for good.
+    fn gate_dependencies(&mut self, now: Now, actions: &mut Vec<(Key, Action)>) {
+        if self.deps.is_empty() {
+            return;
+        }
+        let verdicts: Vec<(Key, deps::Verdict)> = self
+            .deps
+            .dependent_keys()
+            .filter(|&k| {
+                self.get(k).is_some_and(|p| {
+                    p.about_to_start() || (p.state() == State::Fatal && p.retries_from_fatal())
+                })
+            })
+            .map(|k| (k, self.deps.verdict(k, |d| self.get(d))))
+            .collect();
+        for (key, verdict) in verdicts {
+            let process = self.process_mut(key);
+            match verdict {
+                deps::Verdict::Met => process.set_blocked(None),
+                deps::Verdict::Waiting(why) => process.set_blocked(Some(why)),
+                deps::Verdict::Failed(why) if process.state() == State::Stopped => {
+                    let produced = process.dependency_failed(&why, now);
+                    actions.extend(produced.into_iter().map(|a| (key, a)));
+                }
+                deps::Verdict::Failed(why) => process.set_blocked(Some(why)),
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use super::{fault, result_struct, Answer, Outcome, Target, Waiter};
 use crate::config::datatypes;
 use crate::config::LogLevel;
 use crate::daemon::events::Event;
+use crate::daemon::lifecycle::deps::Verdict;
 use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::{Now, State};
 use crate::daemon::proc::table::{Key, Phase};
@@ -102,6 +103,9 @@ impl Daemon {
                 Some(&format!("{name} is in an unknown process state")),
             )));
         }
+        if let Some(outcome) = self.start_after_dependencies(key, name, wait, now) {
+            return outcome;
+        }
         let actions = self.table.process_mut(key).start(now);
         self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
         let process = self.table.process(key);
@@ -112,6 +116,76 @@ impl Daemon {
             return Outcome::Done(Ok(Value::Bool(true)));
         }
         Outcome::Wait(Waiter::Start(key))
+    }
+
+    /// A start of a process whose dependencies are not met yet: start the
+    /// dependencies that are down (as `docker compose up x` does), and let
+    /// the process start once they are there. `None` when nothing is in
+    /// the way.
+    fn start_after_dependencies(
+        &mut self,
+        key: Key,
+        name: &str,
+        wait: bool,
+        now: Now,
+    ) -> Option<Outcome> {
+        if self.table.deps().needs(key).is_empty() {
+            return None;
+        }
+        let mut visited = vec![key];
+        self.start_dependencies_of(key, now, &mut visited);
+        match self.table.deps().verdict(key, |k| self.table.get(k)) {
+            Verdict::Met => None,
+            Verdict::Failed(why) => {
+                let actions = self.table.process_mut(key).dependency_failed(&why, now);
+                self.perform_for(key, actions, now);
+                Some(Outcome::Done(Err(fault(faults::SPAWN_ERROR, Some(name)))))
+            }
+            Verdict::Waiting(why) => {
+                let process = self.table.process_mut(key);
+                process.request_start();
+                process.set_blocked(Some(why));
+                Some(if wait {
+                    Outcome::Wait(Waiter::Start(key))
+                } else {
+                    Outcome::Done(Ok(Value::Bool(true)))
+                })
+            }
+        }
+    }
+
+    /// Start the stopped dependencies of `key`, theirs first.
+    fn start_dependencies_of(&mut self, key: Key, now: Now, visited: &mut Vec<Key>) {
+        let deps: Vec<Key> = self
+            .table
+            .deps()
+            .needs(key)
+            .iter()
+            .flat_map(|n| n.keys.iter().copied())
+            .collect();
+        for dep in deps {
+            if visited.contains(&dep) {
+                continue;
+            }
+            visited.push(dep);
+            let Some(process) = self.table.get(dep) else {
+                continue;
+            };
+            let down = matches!(
+                process.state(),
+                State::Stopped | State::Exited | State::Fatal
+            );
+            if !down || process.wants_start() || process.completed() {
+                continue;
+            }
+            self.start_dependencies_of(dep, now, visited);
+            if self.table.deps().verdict(dep, |k| self.table.get(k)) == Verdict::Met {
+                let actions = self.table.process_mut(dep).start(now);
+                self.perform_for(dep, actions, now);
+            } else {
+                self.table.process_mut(dep).request_start();
+            }
+        }
     }
 
     pub(super) fn stop_one(&mut self, key: Key, name: &str, wait: bool, now: Now) -> Outcome {
@@ -233,6 +307,8 @@ impl Daemon {
                 match process.state() {
                     State::Running => Outcome::Done(Ok(Value::Bool(true))),
                     State::Starting => Outcome::Wait(Waiter::Start(key)),
+                    // Waiting for its dependencies.
+                    State::Stopped if process.wants_start() => Outcome::Wait(Waiter::Start(key)),
                     _ => {
                         let name = self.namespec(key);
                         Outcome::Done(Err(fault(faults::ABNORMAL_TERMINATION, Some(&name))))

@@ -28,7 +28,7 @@ pub fn epoch(time: Option<SystemTime>) -> i64 {
 pub fn process_info(process: &Process, stdout_log: &str, stderr_log: &str, now: Now) -> Value {
     let c = &process.config;
     let state = process.state();
-    Value::Struct(vec![
+    let mut info = Value::Struct(vec![
         ("name".into(), Value::str(&c.name)),
         ("group".into(), Value::str(&c.group)),
         ("start".into(), Value::Int(epoch(process.laststart_wall()))),
@@ -49,7 +49,16 @@ pub fn process_info(process: &Process, stdout_log: &str, stderr_log: &str, now: 
             "description".into(),
             Value::String(process.description(now)),
         ),
-    ])
+    ]);
+    // Our extension, only for processes with a health check (clients such
+    // as Python's supervisorctl read the members they know and ignore it).
+    if c.lifecycle.healthcheck.is_some() {
+        if let Value::Struct(members) = &mut info {
+            let health = process.health().map_or("", |h| h.name());
+            members.push(("health".into(), Value::str(health)));
+        }
+    }
+    info
 }
 
 /// The methods answered from a snapshot, with their parameter counts.

@@ -10,6 +10,8 @@
 //! `rpc/`.
 
 mod events;
+mod finishing;
+mod health;
 mod processes;
 mod stopping;
 #[cfg(test)]
@@ -23,6 +25,7 @@ use mio::Registry;
 
 use crate::config::{self, Config, LogLevel, Overrides};
 use crate::daemon::events::Bus;
+use crate::daemon::lifecycle::health::HealthChecks;
 use crate::daemon::log::mainlog::MainLog;
 use crate::daemon::log::outputs::{Emitted, Outputs};
 use crate::daemon::log::Channel;
@@ -41,6 +44,8 @@ pub struct Source {
 
 /// Output pipes get tokens from here up (0 and 1 are the reactor's).
 pub const FIRST_PIPE: usize = 2;
+/// Health probe sockets get tokens from here up.
+pub const FIRST_HEALTH: usize = usize::MAX / 4;
 /// Stdin pipes get tokens from here up, far above the output pipes'.
 pub const FIRST_STDIN: usize = usize::MAX / 2;
 
@@ -56,6 +61,8 @@ pub struct Daemon {
     pub(crate) stdin: Stdins,
     /// Listener pools and their events.
     pub(crate) bus: Bus,
+    /// Health checks of the processes that have one and are up.
+    pub(crate) health: HealthChecks,
     /// Where pipes are registered for readiness.
     pub(crate) registry: Registry,
     /// Calls waiting for process state, with where their answer goes.
@@ -77,6 +84,7 @@ pub struct Daemon {
     /// The HTTP sections changed in a restart: the reactor rebinds.
     pub(crate) rebind_servers: bool,
     stopping: stopping::Stopping,
+    finishing: finishing::Finishing,
 }
 
 impl Daemon {
@@ -93,6 +101,7 @@ impl Daemon {
             emitted: Vec::new(),
             stdin: Stdins::new(FIRST_STDIN),
             bus: Bus::default(),
+            health: HealthChecks::new(FIRST_HEALTH),
             registry,
             waiting: Vec::new(),
             answers: Vec::new(),
@@ -102,6 +111,7 @@ impl Daemon {
             reread_config: None,
             rebind_servers: false,
             stopping: stopping::Stopping::default(),
+            finishing: finishing::Finishing::default(),
         }
     }
 
@@ -130,6 +140,10 @@ impl Daemon {
     /// state machine deadlines (or any change), waiting calls, events for
     /// ready listeners.
     pub fn on_time(&mut self, now: Now) {
+        self.enforce_budget(now);
+        if self.health.deadline().is_some_and(|d| d <= now.mono) {
+            self.check_health(now);
+        }
         if self.outputs.deadline().is_some_and(|d| d <= now.mono) {
             self.outputs
                 .on_deadline(&self.registry, &mut self.log, &mut self.emitted);
@@ -146,6 +160,7 @@ impl Daemon {
             self.snapshot_stale |= self.dirty;
             self.dirty = false;
             self.advance(now);
+            self.finish_when_done();
         }
         self.settle_waiting();
         self.dispatch_events();
@@ -158,6 +173,8 @@ impl Daemon {
             self.table.deadline(),
             self.outputs.deadline(),
             self.stopping.deadline(),
+            self.finishing.deadline(),
+            self.health.deadline(),
             self.bus.tick_deadline(now),
         ]
         .into_iter()

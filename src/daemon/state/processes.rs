@@ -13,7 +13,7 @@ use crate::daemon::proc::process::Action;
 use crate::daemon::proc::reap;
 use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::{signame, ExitStatus, Now};
-use crate::daemon::proc::table::Key;
+use crate::daemon::proc::table::{Key, Phase};
 
 impl Daemon {
     /// Carry out everything due now, and the actions that follow from it.
@@ -41,6 +41,8 @@ impl Daemon {
                     let config = &self.table.process(key).config;
                     let event = Event::process_state(&change, &config.name, &config.group);
                     self.raise(event);
+                    self.health_on_change(key, &change, now);
+                    self.finishing_on_change(key, &change);
                     Vec::new()
                 }
             };
@@ -138,6 +140,7 @@ impl Daemon {
             };
             match self.table.owner_of(reaped.pid) {
                 Some(key) => self.exited(key, reaped.pid, status, now),
+                None if self.health_reaped(reaped.pid, status, now) => {}
                 None => self.log.log(
                     LogLevel::Debug,
                     &format!("reaped unknown pid {} ({})", reaped.pid, status.describe()),
@@ -166,7 +169,9 @@ impl Daemon {
 
     /// A pipe of ours is ready: output to read, or room in a stdin.
     pub fn on_ready(&mut self, token: Token) {
-        if self.stdin.owns(token) {
+        if self.health.owns(token) {
+            self.health_ready(token);
+        } else if self.stdin.owns(token) {
             self.stdin.on_writable(&self.registry, token);
         } else {
             self.outputs
@@ -190,6 +195,9 @@ impl Daemon {
                     LogLevel::Warn,
                     &format!("received {} indicating exit request", signame(signal)),
                 );
+                if self.table.phase() == (Phase::Stopping { restart: false }) {
+                    self.escalate(std::time::Instant::now());
+                }
                 self.begin_stop(false);
                 self.restart_config = None;
             }

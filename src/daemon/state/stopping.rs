@@ -45,6 +45,9 @@ impl Daemon {
             self.raise(Event::supervisor_stopping());
         }
         self.table.begin_stop(restart);
+        if !restart {
+            self.start_budget(Instant::now());
+        }
         self.dirty = true;
     }
 
@@ -88,6 +91,14 @@ impl Daemon {
         let Phase::Stopping { restart } = self.table.phase() else {
             return None;
         };
+        let code = self.finishing.exit_code.unwrap_or(exit::OK);
+        if !restart && self.finishing.out_of_time(now.mono) {
+            self.log.log(
+                LogLevel::Warn,
+                "shutdown_timeout ran out: exiting with processes left",
+            );
+            return Some(code);
+        }
         if !self.table.all_stopped() {
             return None;
         }
@@ -100,7 +111,7 @@ impl Daemon {
             return None;
         }
         if !self.stopping.pid1() || self.finish_as_init(now) {
-            return Some(exit::OK);
+            return Some(code);
         }
         None
     }
@@ -111,11 +122,27 @@ impl Daemon {
         use nix::sys::signal::Signal;
         match self.stopping.stragglers {
             None => {
+                let others = reap::others();
                 if !reap::signal_everyone(Signal::SIGTERM) {
                     return true;
                 }
+                // The grace ends early when the shutdown budget would.
+                let grace_end = now.mono + STRAGGLER_GRACE;
+                let kill_at = self
+                    .finishing
+                    .kill_time()
+                    .map_or(grace_end, |t| t.min(grace_end));
+                self.log.log(
+                    LogLevel::Info,
+                    &format!(
+                        "as PID 1, sending SIGTERM to the processes left in the namespace \
+                         (SIGKILL in {:.1} s): {}",
+                        kill_at.saturating_duration_since(now.mono).as_secs_f64(),
+                        reap::describe(&others, 20)
+                    ),
+                );
                 self.stopping.stragglers = Some(Stragglers {
-                    kill_at: now.mono + STRAGGLER_GRACE,
+                    kill_at,
                     killed: false,
                 });
                 false
@@ -125,6 +152,14 @@ impl Daemon {
                     return true;
                 }
                 if !s.killed && now.mono >= s.kill_at {
+                    let others = reap::others();
+                    self.log.log(
+                        LogLevel::Warn,
+                        &format!(
+                            "as PID 1, sending SIGKILL to the processes still left: {}",
+                            reap::describe(&others, 20)
+                        ),
+                    );
                     reap::signal_everyone(Signal::SIGKILL);
                     self.stopping.stragglers = Some(Stragglers {
                         kill_at: s.kill_at,
