@@ -926,6 +926,37 @@ fn example_docker(env: &Env) {
 
 type Scenario<'a> = (&'static str, Box<dyn Fn() + Send + Sync + 'a>);
 
+/// An `essential=true` program that ends for good stops everything, and
+/// its exit status becomes the container's.
+fn essential_exit_status(env: &Env) {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("essential.conf");
+    fs::write(
+        &conf,
+        "[program:job]\ncommand=/bin/sh -c 'echo job done; exit 42'\nstartsecs=0\n\
+         autorestart=false\nessential=true\nstdout_logfile=/dev/stdout\n\
+         stdout_logfile_maxbytes=0\n",
+    )
+    .unwrap();
+    let mount = format!(
+        "{}:/etc/supervisor/conf.d/essential.conf:ro",
+        conf.display()
+    );
+    let c = Container::run(
+        env.podman,
+        &env.name("essential"),
+        &["-v", &mount],
+        TEST_IMAGE,
+    );
+    c.wait_line(
+        "the essential program's end",
+        Duration::from_secs(20),
+        |l| l.contains("essential program job ended (exit status 42)"),
+    );
+    let code = env.podman.ok(&["wait", &c.name]);
+    assert_eq!(code.trim(), "42", "{}", c.output());
+}
+
 /// Run `scenarios` side by side, each on its own thread; the failures, each
 /// naming its scenario.
 fn run_scenarios(scenarios: Vec<Scenario>) -> Vec<String> {
@@ -997,8 +1028,10 @@ fn container_image() {
         ("pod sharing PIDs", Box::new(move || pod_sharing_pids(env))),
         ("examples/docker", Box::new(move || example_docker(env))),
         ("build context", Box::new(move || build_context(env))),
-        // The container's exit status from an essential program's exit
-        // status goes here, with the `essential=` key.
+        (
+            "an essential program's exit status",
+            Box::new(move || essential_exit_status(env)),
+        ),
     ]));
     eprintln!("container tests took {} ms", start.elapsed().as_millis());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -138,12 +138,10 @@ fn longest_stop(files: &[(String, String)]) -> u64 {
     waves.values().sum::<u64>() + 5
 }
 
-/// The value of a commented-out `;key=N` line in `text`: the lines kept
-/// for keys this version does not have yet.
-fn commented_number(text: &str, key: &str) -> Option<u64> {
+/// The value of a `key=N` line in `text`.
+fn key_number(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|l| {
         l.trim()
-            .strip_prefix(';')?
             .strip_prefix(key)?
             .strip_prefix('=')?
             .split_whitespace()
@@ -203,7 +201,7 @@ fn docker_example_is_valid_in_the_image_and_stops_within_its_grace_period() {
     // default `docker stop -t 10`.
     assert_eq!(longest_stop(&files), 13);
     let shutdown = files.iter().find(|(n, _)| n == "shutdown.conf").unwrap();
-    let timeout = commented_number(&shutdown.1, "shutdown_timeout").expect("shutdown_timeout");
+    let timeout = key_number(&shutdown.1, "shutdown_timeout").expect("shutdown_timeout");
     assert!(timeout < 10, "{timeout}");
     let readme = fs::read_to_string(root().join("examples/docker/README.md")).unwrap();
     assert!(readme.contains("= 13 s"), "README's sum");
@@ -516,7 +514,7 @@ fn kubernetes_main_container_has_probes_and_a_grace_period_above_shutdown_timeou
     // shutdown_timeout (commented out until supported) under the grace
     // period, and above the programs' longest stop without the leftovers.
     let grace = deployment.int(&format!("{pod}.terminationGracePeriodSeconds")) as u64;
-    let timeout = commented_number(&confs[0].1, "shutdown_timeout").expect("shutdown_timeout");
+    let timeout = key_number(&confs[0].1, "shutdown_timeout").expect("shutdown_timeout");
     assert!(timeout < grace, "shutdown_timeout {timeout}, grace {grace}");
     assert!(longest_stop(&files) <= grace);
 }
@@ -569,7 +567,7 @@ fn kubernetes_native_sidecar_is_an_init_container_that_restarts() {
     let files = configmap_confs(one(&docs, "ConfigMap"));
     check_image_config(&files, &[]);
     let grace = deployment.int(&format!("{pod}.terminationGracePeriodSeconds")) as u64;
-    let timeout = commented_number(&files[0].1, "shutdown_timeout").expect("shutdown_timeout");
+    let timeout = key_number(&files[0].1, "shutdown_timeout").expect("shutdown_timeout");
     assert!(timeout < grace, "shutdown_timeout {timeout}, grace {grace}");
     assert!(longest_stop(&files) <= grace);
 }

@@ -155,23 +155,6 @@ fn open_fds(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
-/// The children of `pid` (all its threads').
-fn children_of(pid: i32) -> Vec<i32> {
-    let mut children = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-    {
-        let path = task.unwrap().path().join("children");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        children.extend(
-            text.split_whitespace()
-                .filter_map(|n| n.parse::<i32>().ok()),
-        );
-    }
-    children
-}
-
 fn pid_of(d: &Daemon, name: &str) -> i32 {
     let info = d.rpc("supervisor.getProcessInfo", &[name]);
     info.split("<name>pid</name>\n<value><int>")
@@ -240,7 +223,10 @@ fn a_program_leaving_a_child_on_its_output_leaked_descriptors() {
     );
     // The sleeps the runs left behind are ours to end (supervisord reaps them).
     let program = pid_of(&d, "leaver");
-    for child in children_of(d.pid()).into_iter().filter(|&c| c != program) {
+    for child in super::common::children_of(d.pid())
+        .into_iter()
+        .filter(|&c| c != program)
+    {
         let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
     }
     assert!(d.shutdown().success());

@@ -169,6 +169,11 @@ impl Daemon {
     /// The nearest instant at which [`on_time`](Self::on_time) has work;
     /// `None` when nothing is due (the loop then sleeps without a timeout).
     pub fn deadline(&self, now: Now) -> Option<Instant> {
+        // Something changed during this pass that a state machine may act
+        // on (a dependency became ready): look again at once.
+        if self.dirty {
+            return Some(now.mono);
+        }
         [
             self.table.deadline(),
             self.outputs.deadline(),

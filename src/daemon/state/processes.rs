@@ -43,6 +43,10 @@ impl Daemon {
                     self.raise(event);
                     self.health_on_change(key, &change, now);
                     self.finishing_on_change(key, &change);
+                    // A dependent may be waiting for this very change.
+                    if !self.table.deps().is_empty() {
+                        self.dirty = true;
+                    }
                     Vec::new()
                 }
             };
