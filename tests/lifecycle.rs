@@ -195,6 +195,25 @@ fn starting_a_program_starts_its_stopped_dependencies_first() {
 }
 
 #[test]
+fn stop_all_stops_dependents_before_their_dependencies() {
+    let d = Daemon::start(&format!(
+        "{RPC_SERVER}[program:db]\ncommand=sleep 1000\nstartsecs=0\n\
+         [program:app]\ncommand=sh -c 'trap \"sleep 0.5; exit 0\" TERM; echo up; \
+         while :; do sleep 0.1; done'\nstartsecs=0\ndepends_on=db\n\
+         stdout_logfile={{dir}}/app.out\n"
+    ));
+    wait_until("app's trap", SECS(10), || {
+        fs::read_to_string(d.path("app.out")).is_ok_and(|t| t.contains("up"))
+    });
+    let (out, code) = d.ctl(&["stop", "all"]);
+    assert_eq!(code, 0, "{out}");
+    let log = d.log_text();
+    let app = log.find("stopped: app").expect("app stopped");
+    let db = log.find("stopped: db").expect("db stopped");
+    assert!(app < db, "db went down while app still ran: {log}");
+}
+
+#[test]
 fn unknown_dependencies_and_cycles_are_config_errors() {
     for (body, expected) in [
         (

@@ -226,7 +226,21 @@ impl Daemon {
             .collect();
         let mut results = Vec::new();
         let mut waiting = Vec::new();
-        for key in keys {
+        for &key in &keys {
+            // With depends_on, a dependency stopped together with its
+            // dependents waits until they are down (see `stop_deferred`).
+            let deferred = self.table.deps().dependents(key).iter().any(|d| {
+                keys.contains(d) && self.table.get(*d).is_some_and(|p| !p.state().is_stopped())
+            });
+            if deferred {
+                self.deferred_stops.push(key);
+                if wait {
+                    waiting.push((key, Waiter::Stop(key)));
+                } else {
+                    results.push(self.result_for(key, &Ok(Value::Bool(true))));
+                }
+                continue;
+            }
             let name = self.namespec(key);
             match self.stop_one(key, &name, wait, now) {
                 Outcome::Done(answer) => results.push(self.result_for(key, &answer)),
@@ -234,6 +248,31 @@ impl Daemon {
             }
         }
         self.settle(Waiter::Many { waiting, results })
+    }
+
+    /// Stops deferred by `stop_many` whose dependents are down now (or are
+    /// no longer being stopped).
+    pub(crate) fn stop_deferred(&mut self, now: Now) {
+        if self.deferred_stops.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.deferred_stops);
+        let blocked = |k: Key| {
+            self.table.deps().dependents(k).iter().any(|d| {
+                self.table.get(*d).is_some_and(|p| {
+                    !p.state().is_stopped() && (p.state() == State::Stopping || pending.contains(d))
+                })
+            })
+        };
+        let (later, now_due): (Vec<Key>, Vec<Key>) = pending.iter().partition(|&&k| blocked(k));
+        self.deferred_stops = later;
+        for key in now_due {
+            let running = self.table.get(key).is_some_and(|p| p.state().is_running());
+            if running {
+                let actions = self.table.process_mut(key).stop(now);
+                self.perform_for(key, actions, now);
+            }
+        }
     }
 
     pub(super) fn result_for(&self, key: Key, answer: &Answer) -> Value {

@@ -32,7 +32,7 @@ use crate::daemon::log::Channel;
 use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::Now;
 use crate::daemon::proc::stdin::Stdins;
-use crate::daemon::proc::table::ProcessTable;
+use crate::daemon::proc::table::{Key, ProcessTable};
 use crate::daemon::reactor::snapshot::{Snapshot, View};
 use crate::daemon::rpc::{Answer, Waiter};
 
@@ -65,6 +65,9 @@ pub struct Daemon {
     pub(crate) health: HealthChecks,
     /// Where pipes are registered for readiness.
     pub(crate) registry: Registry,
+    /// Stops asked for together with a dependent's, waiting for it to be
+    /// down (`depends_on`).
+    pub(crate) deferred_stops: Vec<Key>,
     /// Calls waiting for process state, with where their answer goes.
     pub(crate) waiting: Vec<(Waiter, Sender<Answer>)>,
     /// Answers ready to go out, once the status they may depend on is
@@ -103,6 +106,7 @@ impl Daemon {
             bus: Bus::default(),
             health: HealthChecks::new(FIRST_HEALTH),
             registry,
+            deferred_stops: Vec::new(),
             waiting: Vec::new(),
             answers: Vec::new(),
             snapshot_stale: true,
@@ -160,6 +164,7 @@ impl Daemon {
             self.snapshot_stale |= self.dirty;
             self.dirty = false;
             self.advance(now);
+            self.stop_deferred(now);
             self.finish_when_done();
         }
         self.settle_waiting();
