@@ -234,6 +234,7 @@ pub struct Node<'a> {
     pub group: &'a str,
     pub priority: i64,
     pub depends_on: &'a [Dependency],
+    pub has_healthcheck: bool,
 }
 
 /// What a `depends_on` name stands for: the programs of that name, or of the
@@ -262,6 +263,13 @@ pub fn check_dependencies(nodes: &[Node<'_>]) -> Result<Vec<String>, String> {
                 return Err(format!("program {:?} depends on itself", node.program));
             }
             for &i in &found {
+                if dep.condition == Condition::Healthy && !nodes[i].has_healthcheck {
+                    warnings.push(format!(
+                        "program {:?} depends on {:?} being healthy, but it has no \
+                         healthcheck: it counts as healthy once it is running",
+                        node.program, nodes[i].program
+                    ));
+                }
                 if nodes[i].priority > node.priority {
                     warnings.push(format!(
                         "program {:?} depends on {:?}, whose priority ({}) makes it start \
@@ -436,6 +444,7 @@ mod tests {
             group: program,
             priority,
             depends_on: deps,
+            has_healthcheck: false,
         }
     }
 

@@ -306,6 +306,7 @@ impl Loader<'_> {
                 group: &p.group,
                 priority: p.priority,
                 depends_on: &p.lifecycle.depends_on,
+                has_healthcheck: p.lifecycle.healthcheck.is_some(),
             })
             .collect();
         match lifecycle::check_dependencies(&nodes) {

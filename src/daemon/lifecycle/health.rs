@@ -346,6 +346,73 @@ fn status_ok(answer: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::proc::table::GroupId;
+    use std::time::Duration;
+
+    fn key() -> Key {
+        Key {
+            group: GroupId {
+                slot: 0,
+                generation: 0,
+            },
+            process: 0,
+        }
+    }
+
+    fn check(retries: u32, start_period_ms: u64) -> HealthCheck {
+        HealthCheck {
+            target: CheckTarget::Command("true".into()),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            retries,
+            start_period: Duration::from_millis(start_period_ms),
+        }
+    }
+
+    /// Feed results `ok` at the given milliseconds after the start; the
+    /// health after each.
+    fn run(config: HealthCheck, results: &[(u64, bool)]) -> Vec<Health> {
+        let poll = mio::Poll::new().unwrap();
+        let mut checks = HealthChecks::new(1000);
+        let start = Instant::now();
+        checks.started(key(), &config, start, poll.registry());
+        results
+            .iter()
+            .map(|&(at, ok)| {
+                checks.result(key(), ok, start + Duration::from_millis(at));
+                checks.checks[&key()].health
+            })
+            .collect()
+    }
+
+    #[test]
+    fn retries_consecutive_failures_make_it_unhealthy_and_one_success_heals() {
+        use Health::*;
+        assert_eq!(
+            run(
+                check(3, 0),
+                &[(1, false), (2, false), (3, false), (4, true)]
+            ),
+            [Starting, Starting, Unhealthy, Healthy]
+        );
+        assert_eq!(
+            run(
+                check(2, 0),
+                &[(1, true), (2, false), (3, true), (4, false), (5, false)]
+            ),
+            [Healthy, Healthy, Healthy, Healthy, Unhealthy]
+        );
+    }
+
+    #[test]
+    fn failures_in_the_start_period_do_not_count() {
+        use Health::*;
+        assert_eq!(
+            run(check(1, 500), &[(100, false), (400, false), (600, false)]),
+            [Starting, Starting, Unhealthy]
+        );
+        assert_eq!(run(check(1, 500), &[(100, true)]), [Healthy]);
+    }
 
     #[test]
     fn http_status_lines() {
