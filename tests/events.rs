@@ -751,3 +751,28 @@ fn a_pool_gives_each_event_to_its_first_ready_listener_not_round_robin() {
     assert_eq!(texts("pool1"), ["type:t\ne1"]);
     assert!(d.shutdown().success());
 }
+
+#[test]
+fn health_changes_are_events_listeners_can_subscribe_to() {
+    let mut d = Daemon::start(&format!(
+        "{}[program:db]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=test -e {{dir}}/ok\nhealthcheck_interval=0.2\nhealthcheck_retries=1\n",
+        listener("rec", "PROCESS_HEALTH", "ok", "")
+    ));
+    fs::write(d.path("ok"), "").unwrap();
+    wait_received(&d, "rec", "healthy", |e| e.len() == 1);
+    fs::remove_file(d.path("ok")).unwrap();
+    let events = wait_received(&d, "rec", "unhealthy", |e| e.len() == 2);
+    let pid = spawned_pid(&d, "db");
+    assert_eq!(events[0].name(), "PROCESS_HEALTH_HEALTHY");
+    assert_eq!(
+        events[0].text(),
+        format!("processname:db groupname:db from_health:starting health:healthy pid:{pid}")
+    );
+    assert_eq!(events[1].name(), "PROCESS_HEALTH_UNHEALTHY");
+    assert_eq!(
+        events[1].text(),
+        format!("processname:db groupname:db from_health:healthy health:unhealthy pid:{pid}")
+    );
+    assert!(d.shutdown().success());
+}
