@@ -108,6 +108,8 @@ pub struct Process {
     restart_at: Option<Instant>,
     /// Consecutive unexpected exits of runs shorter than the backoff reset.
     crashes: u32,
+    /// How many times it was spawned (for metrics).
+    spawns: u64,
 }
 
 /// What a health check says of a running process (Docker's states).
@@ -157,7 +159,18 @@ impl Process {
             last_exit: None,
             restart_at: None,
             crashes: 0,
+            spawns: 0,
         }
+    }
+
+    /// How many times it was spawned since supervisord loaded its config.
+    pub fn spawns(&self) -> u64 {
+        self.spawns
+    }
+
+    /// What it waits for before it can start (dependencies), if anything.
+    pub fn waiting_for(&self) -> Option<&str> {
+        self.blocked.as_deref().filter(|_| self.about_to_start())
     }
 
     /// The health check's verdict, if it has a check and is up.
@@ -292,6 +305,7 @@ impl Process {
     /// The reactor forked the child for the last `Spawn`.
     pub fn spawned(&mut self, pid: i32, _now: Now) -> Vec<Action> {
         self.pid = Some(pid);
+        self.spawns = self.spawns.saturating_add(1);
         let msg = format!("spawned: '{}' with pid {pid}", self.config.name);
         vec![Action::Log(LogLevel::Info, msg)]
     }
