@@ -244,6 +244,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
             chmod: 0o770,
             chown: None,
             auth: None,
+            refuse_get_actions: false,
         }],
         inet_servers: vec![InetHttpServer {
             section: "inet_http_server".into(),
@@ -253,6 +254,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
             }),
+            refuse_get_actions: false,
         }],
         rpcinterfaces: vec![RpcInterface {
             name: "supervisor".into(),

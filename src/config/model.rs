@@ -113,6 +113,8 @@ pub struct UnixHttpServer {
     /// uid and optional gid to give the socket.
     pub chown: Option<(u32, Option<u32>)>,
     pub auth: Option<Credentials>,
+    /// Our extension: the web UI's actions only by POST from its own page.
+    pub refuse_get_actions: bool,
 }
 
 /// `[inet_http_server]` (or any section whose name starts with it).
@@ -123,6 +125,8 @@ pub struct InetHttpServer {
     pub host: String,
     pub port: u16,
     pub auth: Option<Credentials>,
+    /// Our extension: the web UI's actions only by POST from its own page.
+    pub refuse_get_actions: bool,
 }
 
 /// An `[rpcinterface:x]` section that names the standard factory.

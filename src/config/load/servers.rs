@@ -65,11 +65,14 @@ impl<'a> Loader<'a> {
                 };
                 let (host, port) =
                     dt::port_spec(&port).map_err(|m| s.error(s.entry("port"), &m))?;
+                let refuse_get_actions =
+                    s.typed("refuse_get_actions", "false", env_names, dt::boolean)?;
                 inet.push(InetHttpServer {
                     section: name.to_string(),
                     host,
                     port,
                     auth,
+                    refuse_get_actions,
                 });
             }
         }
@@ -95,12 +98,15 @@ impl<'a> Loader<'a> {
                     })?,
                     None => 0o700,
                 };
+                let refuse_get_actions =
+                    s.typed("refuse_get_actions", "false", env_names, dt::boolean)?;
                 unix.push(UnixHttpServer {
                     section: name.to_string(),
                     file,
                     chmod,
                     chown,
                     auth,
+                    refuse_get_actions,
                 });
             }
         }

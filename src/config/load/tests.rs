@@ -397,6 +397,7 @@ fn unix_http_server_defaults_and_file_made_absolute() {
             chmod: 0o700,
             chown: None,
             auth: None,
+            refuse_get_actions: false,
         }]
     );
 }
@@ -423,6 +424,7 @@ password={SHA}d033e22ae348aeb5660fc2140aec35850c4da997
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
             }),
+            refuse_get_actions: false,
         }]
     );
 }
@@ -479,6 +481,7 @@ fn inet_http_server_port_forms() {
                 host: host.into(),
                 port: number,
                 auth: None,
+                refuse_get_actions: false,
             }],
             "port={port}"
         );

@@ -29,9 +29,23 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "shutdown_timeout",
 ];
 
-const UNIX_SERVER_KEYS: &[&str] = &["file", "chmod", "chown", "username", "password"];
+const UNIX_SERVER_KEYS: &[&str] = &[
+    "file",
+    "chmod",
+    "chown",
+    "username",
+    "password",
+    // Our web UI extension.
+    "refuse_get_actions",
+];
 
-const INET_SERVER_KEYS: &[&str] = &["port", "username", "password"];
+const INET_SERVER_KEYS: &[&str] = &[
+    "port",
+    "username",
+    "password",
+    // Our web UI extension.
+    "refuse_get_actions",
+];
 
 const CTL_KEYS: &[&str] = &[
     "serverurl",

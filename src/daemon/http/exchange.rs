@@ -21,7 +21,7 @@ use super::head::{request_path, Body, Head};
 use super::limits::{RESPONSE_TIMEOUT, WRITE_TIMEOUT};
 use super::pages::{self, Persist};
 use super::pool::Pool;
-use super::{logtail, Reply, Site};
+use super::{logtail, webui, Reply, Site};
 
 /// An accepted connection. It counts as open on its server until dropped.
 pub(super) struct Conn {
@@ -228,9 +228,14 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
     };
     let path = request_path(&head.target);
     if path.starts_with("/RPC2") {
+        // A browser's credentials go with any request, whichever page made
+        // it: XML-RPC from another web site is refused (clients that are
+        // not browsers say nothing of sites and are never refused).
+        if webui::guard::cross_site(head) {
+            return ex.error(403);
+        }
         return rpc(&mut ex, body);
     }
-    drop(body);
     if path.starts_with("/logtail") || path.starts_with("/mainlogtail") {
         if head.method != "GET" {
             return ex.error(400);
@@ -243,8 +248,10 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
     if ui_method && name == "ok.html" {
         return ex.send(200, "text/plain", b"OK");
     }
-    // The status and tail pages (index.html, tail.html) and the static files
-    // are the web UI, not served yet: 404 like a missing static file.
+    if let Some(after) = webui::serve(&mut ex, name, body) {
+        return after;
+    }
+    // No static files beyond the web UI's: 404 like a missing one.
     if ui_method || head.method == "HEAD" {
         return ex.error(404);
     }

@@ -76,6 +76,7 @@ mod pages;
 mod pool;
 #[cfg(test)]
 mod tests;
+mod webui;
 
 pub use limits::MAX_BODY;
 
@@ -146,6 +147,7 @@ struct Bound {
     listener: Listener,
     section: String,
     auth: Option<Credentials>,
+    refuse_get_actions: bool,
     tcp_addr: Option<SocketAddr>,
     socket_file: Option<UnixSocketFile>,
 }
@@ -171,6 +173,7 @@ impl Listeners {
                 listener: Listener::Tcp(listener),
                 section: section.section.clone(),
                 auth: section.auth.clone(),
+                refuse_get_actions: section.refuse_get_actions,
                 tcp_addr,
                 socket_file: None,
             });
@@ -181,6 +184,7 @@ impl Listeners {
                 listener: Listener::Unix(listener),
                 section: section.section.clone(),
                 auth: section.auth.clone(),
+                refuse_get_actions: section.refuse_get_actions,
                 tcp_addr: None,
                 socket_file: Some(file),
             });
@@ -255,6 +259,8 @@ struct Running {
 /// and its own budgets (connections, workers, streams, memory).
 pub(super) struct Site {
     auth: Option<Credentials>,
+    /// The status page's actions work by POST only (`refuse_get_actions`).
+    refuse_get_actions: bool,
     backend: Arc<dyn Backend>,
     /// Shared by every server of one [`Servers`].
     stopping: Arc<AtomicBool>,
@@ -306,6 +312,7 @@ impl Servers {
         let (poll, waker) = io::new_poll().map_err(fail)?;
         let site = Arc::new(Site {
             auth: bound.auth.clone(),
+            refuse_get_actions: bound.refuse_get_actions,
             backend: backend.clone(),
             stopping: self.stopping.clone(),
             pool: Pool::new(),

@@ -59,6 +59,9 @@ pub(super) fn head(out: &mut Vec<u8>, minor: u8, status: u16, persist: Persist) 
     out.extend_from_slice(b"\r\nDate: ");
     with_now_date(|date| out.extend_from_slice(date.as_bytes()));
     out.extend_from_slice(b"\r\n");
+    // Browsers must take every answer as the type it says: Chrome otherwise
+    // sniffs a /logtail stream and shows nothing until 1 KiB has arrived.
+    out.extend_from_slice(b"X-Content-Type-Options: nosniff\r\n");
     match persist {
         Persist::Default => {}
         Persist::KeepAlive10 => out.extend_from_slice(b"Connection: Keep-Alive\r\n"),

@@ -157,6 +157,7 @@ fn unix_section(path: &Path, chmod: u32, auth: Option<Credentials>) -> UnixHttpS
         chmod,
         chown: None,
         auth,
+        refuse_get_actions: false,
     }
 }
 
@@ -166,6 +167,7 @@ fn inet_section(auth: Option<Credentials>) -> InetHttpServer {
         host: "127.0.0.1".to_string(),
         port: 0,
         auth,
+        refuse_get_actions: false,
     }
 }
 
