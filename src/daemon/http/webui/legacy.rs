@@ -136,7 +136,7 @@ fn page_start(out: &mut String, title: &str) {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"stylesheet\" href=\"ui/app.css\">\
+         <title>{}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"ui/app.css\">\
          <script src=\"ui/app.js\" defer></script></head>\n<body>\n\
          <header class=\"top\"><a class=\"logo\" href=\"index.html\">Supervisor</a></header>\n",
         html(title)
