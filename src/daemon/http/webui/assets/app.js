@@ -139,8 +139,8 @@
     c.badge = el('span', { class: 'badge' }); c.state.appendChild(c.badge);
     c.link = el('button', { type: 'button', class: 'link', 'data-action': 'log', title: 'Show the log' }, ns);
     c.name.appendChild(c.link);
-    c.descText = el('span'); c.err = el('span', { class: 'err' });
-    c.desc.appendChild(c.descText); c.desc.appendChild(c.err);
+    c.descText = el('span'); c.err = el('span', { class: 'err' }); c.note = el('div', { class: 'err note' });
+    c.desc.appendChild(c.descText); c.desc.appendChild(c.err); c.desc.appendChild(c.note);
     return { tr: tr, cells: c, info: null, busy: null, key: '' };
   }
 
@@ -256,6 +256,8 @@
       render(data);
       polls++;
       document.body.dataset.polls = String(polls);
+      // Time to interactive: from navigation start to the first full table.
+      if (polls === 1) document.body.dataset.ready = String(Math.round(performance.now()));
       document.body.classList.remove('offline');
     }, function (e) {
       document.body.classList.add('offline');
@@ -282,7 +284,7 @@
     return post(fields).then(function (res) {
       busyCount--;
       if (tick) clearInterval(tick);
-      if (r) { r.busy = null; r.cells.acts.dataset.mode = ''; renderActions(r); setText(r.cells.err, res.ok ? '' : ' ' + res.message); }
+      if (r) { r.busy = null; r.cells.acts.dataset.mode = ''; renderActions(r); setText(r.cells.note, res.ok ? '' : res.message); }
       say(res.message, res.ok);
       poll();
       return res;
