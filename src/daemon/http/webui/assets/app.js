@@ -172,7 +172,8 @@
     setText(c.err, p.spawnerr ? ' ' + p.spawnerr : '');
     setText(c.pid, p.pid ? String(p.pid) : '');
     setText(c.uptime, running && p.start ? hms(now - p.start) : '');
-    setText(c.exit, !running && p.stop ? String(p.exitstatus) : '');
+    // An exit status means something only for a process that exited by itself.
+    setText(c.exit, /^(EXITED|BACKOFF|FATAL)$/.test(p.statename) && p.stop ? String(p.exitstatus) : '');
     if (p.health !== undefined) { healthShown = true; setText(c.health, p.health ? p.health.toLowerCase() : '-'); c.health.className = 'health c7 h-' + (p.health || 'none').toLowerCase(); }
     renderActions(r);
   }
