@@ -172,14 +172,21 @@ def tti(driver):
     until(driver, "the first poll", lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
     ready = int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
     rows = len(driver.find_elements(By.CSS_SELECTOR, "tr.proc"))
-    # And the page stays usable: a filter over every row answers at once.
-    start = time.monotonic()
-    driver.find_element(By.ID, "filter").send_keys("p3_04")
-    until(driver, "filter on the big page", lambda: len(
-        [r for r in driver.find_elements(By.CSS_SELECTOR, "tr.proc") if r.is_displayed()]) == 10)
-    filter_ms = int((time.monotonic() - start) * 1000)
+    # And the page stays usable: filtering every row, layout included, is
+    # measured inside the page (WebDriver round trips would dominate).
+    filter_ms, visible = driver.execute_script("""
+        var f = document.getElementById('filter'), t0 = performance.now();
+        f.value = 'p3_04'; f.dispatchEvent(new Event('input'));
+        document.body.offsetHeight;
+        var ms = performance.now() - t0;
+        var shown = Array.prototype.filter.call(document.querySelectorAll('tr.proc'),
+            function (r) { return r.offsetParent !== null; }).length;
+        return [Math.round(ms), shown];""")
+    assert visible == 10, f"{visible} rows shown for p3_04"
+    until(driver, "a second poll", lambda: int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-polls")) >= 2)
+    render_ms = driver.find_element(By.TAG_NAME, "body").get_attribute("data-render-ms")
     shot(driver, "06-500")
-    print(f"ready_ms={ready} rows={rows} filter_ms={filter_ms}")
+    print(f"ready_ms={ready} rows={rows} filter_ms={filter_ms} poll_render_ms={render_ms}")
 
 
 def main():
