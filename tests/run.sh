@@ -25,12 +25,18 @@ fi
 # PyYAML: tests/examples.rs parses the Kubernetes manifests and the compose file.
 "$venv/bin/python" -c 'import yaml' 2>/dev/null || "$venv/bin/pip" install --quiet PyYAML==6.0.3
 
-step "podman, buildah, runc, catatonit and a static busybox for the container tests"
+# Selenium drives headless Chromium in tests/webui.rs (the web UI in a real
+# browser); pinned, and never allowed to download a driver: the test names
+# Debian's /usr/bin/chromedriver.
+"$venv/bin/python" -c 'import selenium' 2>/dev/null || "$venv/bin/pip" install --quiet selenium==4.27.1
+
+step "podman, buildah, runc, catatonit, busybox (container tests); chromium and its driver (web UI tests)"
 # tests/container.rs builds the image and runs it with podman, on a private
 # store of its own; busybox-static goes into its test image.
-container_packages=(podman buildah runc catatonit busybox-static)
+# chromium, chromium-driver and fonts-liberation: tests/webui.rs.
+system_packages=(podman buildah runc catatonit busybox-static chromium chromium-driver fonts-liberation)
 missing=()
-for package in "${container_packages[@]}"; do
+for package in "${system_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
         || missing+=("$package")
 done
@@ -39,7 +45,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     else
-        echo "warning: missing ${missing[*]}: tests/container.rs will fail (install them as root)" >&2
+        echo "warning: missing ${missing[*]}: tests/container.rs or tests/webui.rs will fail (install them as root)" >&2
     fi
 fi
 podman --version || true

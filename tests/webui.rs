@@ -491,6 +491,13 @@ fn json_view_and_log_slices() {
 
 // ------------------------------------------------------------ the browser
 
+/// The Selenium that tests/run.sh installs too.
+const SELENIUM: &str = "selenium==4.27.1";
+
+fn root_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target")
+}
+
 /// The venv's Python with Selenium, and Chromium with its driver.
 fn browser_ready() -> PathBuf {
     let python = common::python_venv().join("bin/python");
@@ -500,13 +507,29 @@ fn browser_ready() -> PathBuf {
             "{tool} is missing: tests/run.sh installs it"
         );
     }
-    let ok = Command::new(&python)
-        .args(["-c", "import selenium"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let has_selenium = || {
+        Command::new(&python)
+            .args(["-c", "import selenium"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_selenium() {
+        // As tests/run.sh does, once, under a lock (tests run in parallel).
+        let lock = root_target().join("webui-selenium.lock");
+        let lock = std::fs::File::create(lock).unwrap();
+        let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        if !has_selenium() {
+            let pip = python.with_file_name("pip");
+            let _ = Command::new(pip)
+                .args(["install", "--quiet", SELENIUM])
+                .status();
+        }
+    }
     assert!(
-        ok,
-        "selenium is missing from the test virtualenv: tests/run.sh installs it"
+        has_selenium(),
+        "could not install {SELENIUM} into the test virtualenv"
     );
     python
 }
