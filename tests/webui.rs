@@ -649,3 +649,67 @@ fn browser_time_to_interactive_with_500_processes() {
     assert!(field("ready_ms=") < 5000, "time to interactive: {out}");
     assert!(ui.daemon.shutdown().success());
 }
+
+/// What the live page's buttons post: signal, group actions, reread and
+/// update (with `supervisorctl`'s wording), and the health a check reports.
+#[test]
+fn live_page_actions_signal_groups_reread_update_and_health() {
+    let programs = format!(
+        "{PROGRAMS}[program:checked]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=true\nhealthcheck_interval=0.2\n"
+    );
+    let mut ui = start(true, None, "", &programs);
+    ui.wait_state("grp:ga", "running");
+    let act = |fields: &str| -> String {
+        let r = ui
+            .request(
+                "POST",
+                "/ui/api/action",
+                &[
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Origin: http://localhost",
+                    "X-Supervisor-UI: 1",
+                ],
+                fields,
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{fields}");
+        r.text()
+    };
+    let r = act("action=signal&name=grp%3Aga&signal=CONT");
+    assert!(
+        r.contains(r#""ok":true"#) && r.contains("Signalled grp:ga with CONT"),
+        "{r}"
+    );
+    let r = act("action=signal&name=grp%3Aga&signal=NOPE");
+    assert!(
+        r.contains(r#""ok":false"#) && r.contains("BAD_SIGNAL"),
+        "{r}"
+    );
+    let r = act("action=stopgroup&name=grp");
+    assert!(r.contains("Group grp stopped"), "{r}");
+    assert_eq!(ui.state_in_page("grp:gb").as_deref(), Some("stopped"));
+    let r = act("action=startgroup&name=grp");
+    assert!(r.contains("Group grp started"), "{r}");
+    assert_eq!(ui.state_in_page("grp:gb").as_deref(), Some("running"));
+    let r = act("action=stop");
+    assert!(r.contains(r#""ok":false"#), "an action without a name: {r}");
+
+    let r = act("action=reread");
+    assert!(r.contains("No config updates to processes"), "{r}");
+    let mut conf = std::fs::read_to_string(&ui.daemon.conf).unwrap();
+    conf.push_str("[program:late]\ncommand=sleep 1000\nstartsecs=0\n");
+    std::fs::write(&ui.daemon.conf, conf).unwrap();
+    let r = act("action=reread");
+    assert!(r.contains("late: available"), "{r}");
+    let r = act("action=update");
+    assert!(r.contains("late: added process group"), "{r}");
+    ui.wait_state("late", "running");
+
+    wait_until("a healthy check", SECS(20), || {
+        ui.get("/ui/api/status")
+            .text()
+            .contains(r#""health":"healthy""#)
+    });
+    assert!(ui.daemon.shutdown().success());
+}
