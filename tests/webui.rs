@@ -25,7 +25,7 @@ const STOPWAIT: u64 = 2;
 
 /// Programs every test uses: one that prints (with colours) to stdout and
 /// stderr, one that ignores SIGTERM (a stop waits `stopwaitsecs`), a group
-/// of two, one not started, one that cannot start.
+/// of two, one not started, one that cannot start, one with a health check.
 const PROGRAMS: &str = "[program:web]\n\
      command=sh -c 'i=0; while :; do i=$((i+1)); printf \"tick %%s \\033[31mred\\033[0m\\n\" $i; echo oops $i >&2; sleep 0.2; done'\n\
      startsecs=0\nstdout_logfile={dir}/web.log\nstderr_logfile={dir}/web.err\n\
@@ -35,7 +35,8 @@ const PROGRAMS: &str = "[program:web]\n\
      [program:ga]\ncommand=sleep 1000\nstartsecs=0\n\
      [program:gb]\ncommand=sleep 1000\nstartsecs=0\n\
      [program:idle]\ncommand=sleep 1000\nautostart=false\n\
-     [program:broken]\ncommand=/nonexistent/program\nautostart=false\nstartretries=0\n";
+     [program:broken]\ncommand=/nonexistent/program\nautostart=false\nstartretries=0\n\
+     [program:checked]\ncommand=sleep 1000\nstartsecs=0\nhealthcheck=true\nhealthcheck_interval=0.2\n";
 
 /// Where a daemon's HTTP server is.
 #[derive(Clone)]
@@ -654,11 +655,7 @@ fn browser_time_to_interactive_with_500_processes() {
 /// update (with `supervisorctl`'s wording), and the health a check reports.
 #[test]
 fn live_page_actions_signal_groups_reread_update_and_health() {
-    let programs = format!(
-        "{PROGRAMS}[program:checked]\ncommand=sleep 1000\nstartsecs=0\n\
-         healthcheck=true\nhealthcheck_interval=0.2\n"
-    );
-    let mut ui = start(true, None, "", &programs);
+    let mut ui = start(true, None, "", PROGRAMS);
     ui.wait_state("grp:ga", "running");
     let act = |fields: &str| -> String {
         let r = ui

@@ -87,6 +87,7 @@ def walk(driver):
                            ("grp:gb", "RUNNING"), ("idle", "STOPPED")):
         until(driver, f"{name} {expected}", lambda: state(driver, name) == expected)
     assert "Supervisor 4.3.0" in driver.find_element(By.ID, "svinfo").text
+    until(driver, "the health column", lambda: row(driver, "checked").find_element(By.CSS_SELECTOR, "td.health").text == "healthy")
     shot(driver, "01-status")
 
     # Stop one: the stop waits for stopwaitsecs (the program ignores TERM),
@@ -121,6 +122,17 @@ def walk(driver):
     group.find_element(By.CSS_SELECTOR, "button.toggle").click()
     until(driver, "group expanded", lambda: row(driver, "grp:ga").is_displayed())
 
+    # Signal a process (the page asks which signal), then reread.
+    click(driver, "grp:ga", "signal")
+    until(driver, "the signal prompt", lambda: alert(driver))
+    prompt = driver.switch_to.alert
+    prompt.send_keys("CONT")
+    prompt.accept()
+    until(driver, "signal sent", lambda: "Signalled grp:ga with CONT" in driver.find_element(By.ID, "msg").text)
+    driver.find_element(By.ID, "reread").click()
+    until(driver, "reread result", lambda: "No config updates to processes" in driver.find_element(By.ID, "msg").text)
+    same_load(driver)
+
     # Filter by name.
     box = driver.find_element(By.ID, "filter")
     box.send_keys("ga")
@@ -153,7 +165,7 @@ def walk(driver):
     until(driver, "the confirmation again", lambda: alert(driver))
     driver.switch_to.alert.accept()
     until(driver, "all stopped", lambda: all(
-        state(driver, n) in ("STOPPED", "EXITED", "FATAL") for n in ("web", "slowstop", "grp:ga", "grp:gb", "idle")))
+        state(driver, n) in ("STOPPED", "EXITED", "FATAL") for n in ("web", "slowstop", "grp:ga", "grp:gb", "idle", "checked")))
     until(driver, "stop all message", lambda: "All stopped" in driver.find_element(By.ID, "msg").text)
     same_load(driver)
     shot(driver, "05-stopped-all")
