@@ -172,7 +172,8 @@
       r.tr.dataset.state = p.statename;
     }
     setText(c.descText, p.description || '');
-    setText(c.err, p.spawnerr ? ' ' + p.spawnerr : '');
+    // A FATAL process's description is often its spawn error already.
+    setText(c.err, p.spawnerr && (p.description || '').indexOf(p.spawnerr) < 0 ? ' ' + p.spawnerr : '');
     setText(c.pid, p.pid ? String(p.pid) : '');
     setText(c.uptime, running && p.start ? hms(now - p.start) : '');
     // An exit status means something only for a process that exited by itself.
