@@ -130,14 +130,17 @@ pub(super) fn namespec(info: &Value) -> String {
     }
 }
 
-/// The head and top of every page: the script and style of the live UI.
-fn page_start(out: &mut String, title: &str) {
+/// The head and top of every page. `page` names it for the script, which
+/// runs before the body is parsed on the status page only: it starts the
+/// first status request at once and hides the server's table before the
+/// browser lays it out (at 500 processes that table is most of the work).
+fn page_start(out: &mut String, page: &str, title: &str) {
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"en\" data-page=\"{page}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"ui/app.css\">\
-         <script src=\"ui/app.js\" defer></script></head>\n<body>\n\
+         <script src=\"ui/app.js\"></script></head>\n<body>\n\
          <header class=\"top\"><a class=\"logo\" href=\"index.html\">Supervisor</a></header>\n",
         html(title)
     );
@@ -155,7 +158,7 @@ fn page_end(out: &mut String) {
 
 fn status_page(message: Option<&str>, processes: Result<Value, Fault>) -> String {
     let mut out = String::with_capacity(16 * 1024);
-    page_start(&mut out, "Supervisor Status");
+    page_start(&mut out, "status", "Supervisor Status");
     out.push_str("<main id=\"legacy\">\n");
     if let Some(message) = message.filter(|m| !m.is_empty()) {
         let _ = writeln!(
@@ -254,6 +257,7 @@ pub(super) fn tail(ex: &mut Exchange<'_>, body: Option<&[u8]>) -> After {
     let mut out = String::with_capacity(4096);
     page_start(
         &mut out,
+        "tail",
         &format!(
             "Supervisor tail of process {}",
             name.as_deref().unwrap_or("None")

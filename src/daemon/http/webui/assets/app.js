@@ -260,9 +260,9 @@
     if (!data.processes.length) say('No programs to manage', true);
   }
 
-  function poll() {
+  function poll(first) {
     clearTimeout(pollTimer);
-    getJSON('ui/api/status').then(function (data) {
+    (first || getJSON('ui/api/status')).then(function (data) {
       var t0 = performance.now();
       render(data);
       document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
@@ -460,10 +460,13 @@
     }, function (e) { setText(v.status, e.message); });
   }
 
-  function start() {
-    document.documentElement.classList.add('js');
-    build();
-    poll();
-  }
-  if (document.getElementById('legacy')) start();
+  // This script runs from the head, before the body is parsed: ask for the
+  // status now, and hide the server's table (CSS: html.js #legacy) so the
+  // browser never lays it out; build the live table once the body is there.
+  if (document.documentElement.getAttribute('data-page') !== 'status') return;
+  document.documentElement.classList.add('js');
+  var first = getJSON('ui/api/status');
+  function start() { build(); poll(first); }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
 })();
