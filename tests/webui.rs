@@ -405,6 +405,11 @@ fn cross_site_requests_are_refused() {
 fn refuse_get_actions_keeps_actions_to_posts() {
     let mut ui = start(true, None, "refuse_get_actions=true\n", PROGRAMS);
     ui.wait_state("web", "running");
+    assert!(
+        !ui.daemon.log_text().contains("Unknown key"),
+        "refuse_get_actions is a known key:\n{}",
+        ui.daemon.log_text()
+    );
     let r = ui.get("/index.html?processname=web&action=stop");
     assert_eq!(r.status, 403);
     assert!(r.text().contains("refuse_get_actions"));

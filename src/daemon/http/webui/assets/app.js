@@ -363,7 +363,7 @@
   }
 
   function buildLog() {
-    var box = el('section', { id: 'log', class: 'logview', role: 'dialog', 'aria-label': 'Log', 'aria-modal': 'false' });
+    var box = el('section', { id: 'log', class: 'logview', role: 'region', 'aria-label': 'Log' });
     box.hidden = true;
     var bar = el('div', { class: 'logbar' });
     var title = el('h2', { id: 'logtitle' });
