@@ -715,3 +715,33 @@ fn live_page_actions_signal_groups_reread_update_and_health() {
     });
     assert!(ui.daemon.shutdown().success());
 }
+
+/// Regression (Supervisor #1681): Chrome sniffed the type of a `/logtail`
+/// stream and showed nothing until 1 KiB had arrived; `nosniff` makes it
+/// take `text/plain` as it is.
+#[test]
+fn logtail_streams_say_nosniff_for_chrome() {
+    let mut ui = start(true, None, "", PROGRAMS);
+    ui.wait_state("web", "running");
+    let At::Tcp(port) = ui.at else { unreachable!() };
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(SECS(20))).unwrap();
+    s.write_all(b"GET /logtail/web HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            std::io::Read::read(&mut s, &mut byte).unwrap(),
+            1,
+            "head ends"
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(head.contains("content-type: text/plain"), "{head}");
+    drop(s);
+    assert!(ui.daemon.shutdown().success());
+}
