@@ -24,16 +24,16 @@ pub(super) const HEADERS: [(&str, &str); 3] = [
     ("Referrer-Policy", "same-origin"),
 ];
 
-/// Was this request made by a page of another site? True when
-/// `Sec-Fetch-Site` says `cross-site` or `same-site` (another origin), or
-/// when `Origin` names another host than the one the request was sent to
-/// (`Host`, or `X-Forwarded-Host` behind a proxy). Requests without either
-/// header (command-line clients, bookmarks in old browsers) are not.
+/// Was this request made by a page of another site? `Sec-Fetch-Site`
+/// decides when the browser sends it (pages cannot forge it, and it holds
+/// behind a proxy that rewrites `Host`): anything but `same-origin` or
+/// `none` (typed, bookmarked) is another site. Without it (plain HTTP to a
+/// host other than localhost), `Origin` must name the host the request was
+/// sent to (`Host`, or `X-Forwarded-Host` behind a proxy). Requests with
+/// neither header (command-line clients) are not cross-site.
 pub(crate) fn cross_site(head: &Head) -> bool {
     if let Some(site) = head.header("sec-fetch-site") {
-        if !matches!(site.trim(), "same-origin" | "none") {
-            return true;
-        }
+        return !matches!(site.trim(), "same-origin" | "none");
     }
     let Some(origin) = head.header("origin") else {
         return false;
@@ -100,6 +100,13 @@ mod tests {
         ]);
         assert!(!cross_site(&h));
         assert!(!cross_site(&head(&[("sec-fetch-site", "none")])));
+        // A proxy that rewrites Host: the browser's own word decides.
+        let h = head(&[
+            ("host", "127.0.0.1:9001"),
+            ("origin", "https://sv.example.org"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(!cross_site(&h));
     }
 
     #[test]
@@ -118,6 +125,12 @@ mod tests {
         assert!(cross_site(&h));
         assert!(cross_site(&head(&[("sec-fetch-site", "cross-site")])));
         assert!(cross_site(&head(&[("sec-fetch-site", "same-site")])));
+        let h = head(&[
+            ("host", "127.0.0.1:9001"),
+            ("origin", "http://127.0.0.1:9001"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(cross_site(&h), "Sec-Fetch-Site outranks a matching Origin");
         let h = head(&[("origin", "http://127.0.0.1:9001")]);
         assert!(
             cross_site(&h),
