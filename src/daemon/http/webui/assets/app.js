@@ -393,6 +393,11 @@
       if (!logView.paused) followLog();
     });
     follow.addEventListener('change', function () { if (follow.checked) scrollDown(); });
+    // Scrolling up to read stops following; scrolling back to the end resumes.
+    pre.addEventListener('scroll', function () {
+      var atEnd = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 4;
+      if (follow.checked !== atEnd && !logView.scrolling) follow.checked = atEnd;
+    });
     more.addEventListener('click', loadMore);
     close.addEventListener('click', closeLog);
     return box;
@@ -403,7 +408,11 @@
   function logURL(extra) {
     return 'ui/api/log?name=' + encodeURIComponent(logView.name) + '&channel=' + logView.channel + extra;
   }
-  function scrollDown() { logView.pre.scrollTop = logView.pre.scrollHeight; }
+  function scrollDown() {
+    logView.scrolling = true;
+    logView.pre.scrollTop = logView.pre.scrollHeight;
+    setTimeout(function () { logView.scrolling = false; }, 50);
+  }
 
   function showLog(ns, channel) {
     var v = logView;
