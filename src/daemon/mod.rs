@@ -42,6 +42,13 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     if options.check_config {
         return check::report(&config, &host);
     }
+    // Absolute, so that a reload still finds it after `directory=` moved
+    // us (messages above name it as the user did).
+    let file = if file.is_absolute() {
+        file
+    } else {
+        host.cwd.join(file)
+    };
     let source = state::Source {
         file,
         overrides: options.overrides.clone(),

@@ -115,7 +115,8 @@ fn ensure_standard_fds() {
 /// `user=`/`-u`: drop to that user, or complain when root keeps root.
 fn switch_user(config: &Config, log: &mut MainLog) -> Result<(), String> {
     let Some(user) = &config.supervisord.user else {
-        if Uid::effective().is_root() {
+        // As a container's PID 1, root is the norm, not a slip.
+        if Uid::effective().is_root() && std::process::id() != 1 {
             log.log(
                 LogLevel::Critical,
                 "Supervisor is running as root.  Privileges were not dropped because no user \

@@ -148,6 +148,8 @@ struct Bound {
     auth: Option<Credentials>,
     tcp_addr: Option<SocketAddr>,
     socket_file: Option<UnixSocketFile>,
+    /// A unix socket only its owner may use (no group or other bits).
+    private: bool,
 }
 
 impl Listeners {
@@ -173,6 +175,7 @@ impl Listeners {
                 auth: section.auth.clone(),
                 tcp_addr,
                 socket_file: None,
+                private: false,
             });
         }
         for section in unix {
@@ -183,6 +186,7 @@ impl Listeners {
                 auth: section.auth.clone(),
                 tcp_addr: None,
                 socket_file: Some(file),
+                private: section.chmod & 0o077 == 0,
             });
         }
         Ok(listeners)
@@ -324,7 +328,9 @@ impl Servers {
             tcp_addr: bound.tcp_addr,
             socket_file: bound.socket_file,
         });
-        if bound.auth.is_none() {
+        // In a container (PID 1) a socket only its owner can reach needs no
+        // password: saying so at CRIT on every start is noise there.
+        if bound.auth.is_none() && !(bound.private && std::process::id() == 1) {
             self.crit.push(format!(
                 "Server {} running without any HTTP authentication checking",
                 pyrepr::repr(&bound.section)
