@@ -90,6 +90,27 @@ fn permission_denied_binding_the_socket_does_not_say_where() {
         "{stderr}"
     );
     assert!(stderr.contains("[unix_http_server] file="), "{stderr}");
+
+    // A port below 1024: the port and the key to change.
+    write(
+        &conf,
+        &format!(
+            "{}[inet_http_server]\nport=127.0.0.1:81\n",
+            header(&writable, "info")
+        ),
+    );
+    let out = Command::new(BIN)
+        .args(["-n", "-u", "nobody", "-c"])
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("errno.EACCES (13) binding 127.0.0.1:81")
+            && stderr.contains("[inet_http_server] port="),
+        "{stderr}"
+    );
 }
 
 #[test]
