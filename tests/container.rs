@@ -30,14 +30,12 @@ const TEST_IMAGE: &str = "supervisord-test:local";
 const ORPHANS: usize = 10;
 
 /// The conf.d file of the test image. `hello` and `ticker` start with the
-/// container, as `user=root` and `user=0`: the image has no /etc/passwd, and
-/// naming the user we already are must not need one; `orphans` is started by the reaping scenarios: it leaves
+/// container; `orphans` is started by the reaping scenarios: it leaves
 /// ORPHANS subshell children (`sleep 3`) behind and stays up itself.
 fn test_programs() -> String {
     format!(
         r#"[program:hello]
 command=/bin/sh -c 'echo "hello from hello"; exec sleep 100000'
-user=root
 startsecs=0
 stdout_logfile=/dev/stdout
 stdout_logfile_maxbytes=0
@@ -45,7 +43,6 @@ redirect_stderr=true
 
 [program:ticker]
 command=/bin/sh -c 'echo "ticker is up"; exec sleep 100000'
-user=0
 startsecs=0
 stdout_logfile=/dev/stdout
 stdout_logfile_maxbytes=0
@@ -942,9 +939,12 @@ fn essential_exit_status(env: &Env) {
     let conf = dir.path().join("essential.conf");
     fs::write(
         &conf,
+        // `user=root` and `user=0`: the image has no /etc/passwd, and naming
+        // the user we already are must not need one (else: exit status 2).
         "[program:job]\ncommand=/bin/sh -c 'echo job done; exit 42'\nstartsecs=0\n\
          autorestart=false\nessential=true\nstdout_logfile=/dev/stdout\n\
-         stdout_logfile_maxbytes=0\n",
+         stdout_logfile_maxbytes=0\nuser=root\n\
+         [program:by_uid]\ncommand=/bin/sleep 100000\nuser=0\nstartsecs=0\n",
     )
     .unwrap();
     let mount = format!(

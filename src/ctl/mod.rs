@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod exit;
 mod interrupt;
+mod json;
 pub mod session;
 pub mod shell;
 pub mod transport;

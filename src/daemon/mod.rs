@@ -8,6 +8,7 @@ pub mod events;
 pub mod http;
 pub mod lifecycle;
 pub mod log;
+pub mod probes;
 pub mod proc;
 pub mod reactor;
 pub mod rpc;

@@ -17,6 +17,7 @@ use crate::daemon::log::mainlog::MainLog;
 
 /// Run the daemon; `Err` is a fatal startup error for the `Error: …` usage format.
 pub fn run(config: Config, source: Source) -> Result<i32, String> {
+    super::probes::mark_started();
     ensure_standard_fds();
     let signals =
         super::reactor::install_signals().map_err(|e| format!("cannot catch signals: {e}"))?;

@@ -182,7 +182,11 @@ impl<'a> SectionCtx<'a> {
         let username = self.optional("username", names)?;
         let password = self.optional("password", names)?;
         match (username, password) {
-            (Some(username), Some(password)) => Ok(Some(Credentials { username, password })),
+            (Some(username), Some(password)) => Ok(Some(Credentials {
+                username,
+                password,
+                open_probes: self.typed("probes_without_auth", "false", names, dt::boolean)?,
+            })),
             (None, None) => Ok(None),
             _ => Err(self.error(
                 self.entry("username").or_else(|| self.entry("password")),

@@ -422,6 +422,7 @@ password={SHA}d033e22ae348aeb5660fc2140aec35850c4da997
             auth: Some(Credentials {
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
+                open_probes: false,
             }),
         }]
     );
@@ -495,6 +496,7 @@ fn inet_http_server_reads_auth() {
         Some(Credentials {
             username: "user".into(),
             password: "123".into(),
+            open_probes: false,
         })
     );
 }

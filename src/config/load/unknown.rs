@@ -30,9 +30,17 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "shutdown_timeout",
 ];
 
-const UNIX_SERVER_KEYS: &[&str] = &["file", "chmod", "chown", "username", "password"];
+const UNIX_SERVER_KEYS: &[&str] = &[
+    "file",
+    "chmod",
+    "chown",
+    "username",
+    "password",
+    // Our extension: probes that cannot send credentials.
+    "probes_without_auth",
+];
 
-const INET_SERVER_KEYS: &[&str] = &["port", "username", "password"];
+const INET_SERVER_KEYS: &[&str] = &["port", "username", "password", "probes_without_auth"];
 
 const CTL_KEYS: &[&str] = &[
     "serverurl",

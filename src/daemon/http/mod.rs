@@ -106,6 +106,37 @@ pub trait Backend: Send + Sync + 'static {
     /// The file behind `/logtail/<namespec>[/stdout|stderr]` or `/mainlogtail`;
     /// `None` → 404.
     fn log_file(&self, which: LogRequest) -> Option<PathBuf>;
+    /// `/healthz`, `/readyz` or `/metrics`: a plain-text page.
+    fn probe(&self, which: Probe) -> ProbeAnswer;
+}
+
+/// The probe and metrics pages (our extension, for Kubernetes and Prometheus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// 200 while the event loop answers.
+    Healthz,
+    /// 200 when every program meant to run is up.
+    Readyz,
+    /// The Prometheus text exposition.
+    Metrics,
+}
+
+impl Probe {
+    /// The probe a request path names, if any (exact paths only).
+    pub fn at(path: &str) -> Option<Probe> {
+        match path {
+            "/healthz" => Some(Probe::Healthz),
+            "/readyz" => Some(Probe::Readyz),
+            "/metrics" => Some(Probe::Metrics),
+            _ => None,
+        }
+    }
+}
+
+/// A probe's status and plain-text body.
+pub struct ProbeAnswer {
+    pub status: u16,
+    pub body: String,
 }
 
 /// The answer to an XML-RPC request.
