@@ -58,6 +58,16 @@ fn config_found_by_the_search_is_lost_after_directory_moves_us() {
     assert_eq!((out.as_str(), code), ("idle: changed\n", 0));
 }
 
+/// `supervisord -n -u nobody -c conf`, which is expected to fail at startup.
+fn start_as_nobody(conf: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["-n", "-u", "nobody", "-c"])
+        .arg(conf)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn permission_denied_binding_the_socket_does_not_say_where() {
     // As `nobody`, the socket's directory (root's, 0755) is not writable.
@@ -77,12 +87,7 @@ fn permission_denied_binding_the_socket_does_not_say_where() {
             socket.display()
         ),
     );
-    let out = Command::new(BIN)
-        .args(["-n", "-u", "nobody", "-c"])
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = start_as_nobody(&conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -99,12 +104,7 @@ fn permission_denied_binding_the_socket_does_not_say_where() {
             header(&writable, "info")
         ),
     );
-    let out = Command::new(BIN)
-        .args(["-n", "-u", "nobody", "-c"])
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = start_as_nobody(&conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("errno.EACCES (13) binding 127.0.0.1:81")

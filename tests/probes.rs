@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::http::free_port;
@@ -167,20 +167,9 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         out.append(f"{family.type} {s.name}{{{labels}}} {float(s.value)!r}")
 print("\n".join(sorted(out)))
 "#;
-    let mut child = Command::new(python)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut command = Command::new(python);
+    command.args(["-c", script]);
+    let out = common::output_with_stdin(command, text);
     assert!(
         out.status.success(),
         "prometheus_client rejected the exposition: {}\n{text}",
@@ -276,19 +265,9 @@ for i in infos:
 }
 
 fn python_reads(script: &str, input: &str) -> String {
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut command = Command::new("python3");
+    command.args(["-c", script]);
+    let out = common::output_with_stdin(command, input);
     assert!(out.status.success(), "python could not read: {input}");
     String::from_utf8(out.stdout).unwrap()
 }
