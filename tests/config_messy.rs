@@ -253,6 +253,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
             auth: Some(Credentials {
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
+                open_probes: false,
             }),
             refuse_get_actions: false,
         }],

@@ -703,6 +703,12 @@ fn logs_ctl_and_stop(env: &Env) {
         logs.contains("INFO supervisord started with pid 1"),
         "podman logs:\n{logs}"
     );
+    // As PID 1 behind a 0700 socket, root and no password are the norm:
+    // no CRIT about either on every start.
+    assert!(
+        !logs.contains("CRIT"),
+        "root_and_no_auth_are_not_critical_as_pid1:\n{logs}"
+    );
 
     for ctl in [&["supervisorctl"][..], &["supervisord", "ctl"][..]] {
         let mut args = ctl.to_vec();
@@ -933,9 +939,12 @@ fn essential_exit_status(env: &Env) {
     let conf = dir.path().join("essential.conf");
     fs::write(
         &conf,
+        // `user=root` and `user=0`: the image has no /etc/passwd, and naming
+        // the user we already are must not need one (else: exit status 2).
         "[program:job]\ncommand=/bin/sh -c 'echo job done; exit 42'\nstartsecs=0\n\
          autorestart=false\nessential=true\nstdout_logfile=/dev/stdout\n\
-         stdout_logfile_maxbytes=0\n",
+         stdout_logfile_maxbytes=0\nuser=root\n\
+         [program:by_uid]\ncommand=/bin/sleep 100000\nuser=0\nstartsecs=0\n",
     )
     .unwrap();
     let mount = format!(

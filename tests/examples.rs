@@ -489,6 +489,14 @@ fn kubernetes_main_container_has_probes_and_a_grace_period_above_shutdown_timeou
     let confs = configmap_confs(map);
     let http = ini(&confs[0].1);
     assert_eq!(http["inet_http_server"]["port"], format!(":{number}"));
+    // The kubelet sends no credentials: the probes must be open.
+    assert_eq!(http["inet_http_server"]["probes_without_auth"], "true");
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert!(
+            deployment.int(&format!("{app}.{probe}.timeoutSeconds")) >= 3,
+            "{probe}: /healthz may take 2.5 s"
+        );
+    }
     let env = format!("{app}.env[0]");
     let variable = deployment.str(&format!("{env}.name"));
     assert!(http["inet_http_server"]["password"].contains(&format!("%(ENV_{variable})s")));

@@ -24,6 +24,9 @@ fi
 "$venv/bin/supervisorctl" --help >/dev/null 2>&1 || true
 # PyYAML: tests/examples.rs parses the Kubernetes manifests and the compose file.
 "$venv/bin/python" -c 'import yaml' 2>/dev/null || "$venv/bin/pip" install --quiet PyYAML==6.0.3
+# prometheus_client: tests/probes.rs parses /metrics with its parser.
+"$venv/bin/python" -c 'import prometheus_client' 2>/dev/null \
+    || "$venv/bin/pip" install --quiet prometheus_client==0.26.0
 
 # Selenium drives headless Chromium in tests/webui.rs (the web UI in a real
 # browser); pinned, and never allowed to download a driver: the test names

@@ -371,6 +371,26 @@ pub fn existing_dirpath(s: &str) -> Result<PathBuf, String> {
 /// A user name or numeric uid that exists in the passwd database.
 pub fn user(s: &str) -> Result<User, String> {
     use nix::unistd::{Uid, User as PwUser};
+    // The user we already are needs no lookup: a `FROM scratch` image has
+    // no /etc/passwd, and `user=root` there must still work.
+    let me = Uid::current().as_raw();
+    let is_me = match parse_int(s, 10) {
+        Some(uid) => uid == i64::from(me),
+        None => s == "root" && me == 0,
+    };
+    if is_me {
+        if let Ok(None) | Err(_) = PwUser::from_uid(Uid::from_raw(me)) {
+            return Ok(User {
+                name: if me == 0 {
+                    "root".into()
+                } else {
+                    me.to_string()
+                },
+                uid: me,
+                gid: nix::unistd::Gid::current().as_raw(),
+            });
+        }
+    }
     let found = match parse_int(s, 10) {
         Some(uid) => u32::try_from(uid)
             .ok()

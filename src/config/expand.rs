@@ -7,6 +7,12 @@
 //! insert the repr of the whole dictionary, environment variables included.
 //!
 //! Expanded text is not scanned again, so a value containing `%` is safe.
+//!
+//! Our one addition: `%(NAME:-default)s` gives the value of NAME, or
+//! `default` (taken literally) when NAME is unknown or empty, as the shell's
+//! `${NAME:-default}` does. Python rejects such a name as unknown, so no
+//! config that works with Supervisor changes meaning; `${…}` itself is left
+//! alone because commands pass it to their shell.
 
 use super::limits::MAX_VALUE_BYTES;
 use crate::pyrepr;
@@ -45,6 +51,14 @@ pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
 /// result grows past `limit` bytes, so no template can make it allocate much
 /// more than that (one field adds at most its width, itself bounded).
 pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<String, ExpandError> {
+    let with_defaults;
+    let names = match names_with_defaults(template, names) {
+        Some(extended) => {
+            with_defaults = extended;
+            &with_defaults
+        }
+        None => names,
+    };
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut pos = 0;
@@ -69,6 +83,65 @@ pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<Stri
         }
     }
     Ok(out)
+}
+
+/// For every `%(NAME:-default)` in `template`, the name `NAME:-default`
+/// bound to NAME's value or to `default`; `None` when there is none (the
+/// usual case, which then costs one scan for `:-`).
+fn names_with_defaults(template: &str, names: &Names) -> Option<Names> {
+    if !template.contains(":-") {
+        return None;
+    }
+    let mut extended: Option<Names> = None;
+    let mut rest = template;
+    while let Some(at) = rest.find('%') {
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            rest = after;
+            continue;
+        }
+        let Some(inside) = rest.strip_prefix('(') else {
+            continue;
+        };
+        let Some(name) = balanced_name(inside) else {
+            break;
+        };
+        rest = &inside[name.len()..];
+        let Some((key, default)) = name.split_once(":-") else {
+            continue;
+        };
+        if names.get(name).is_some() {
+            continue;
+        }
+        let value = match names.get(key) {
+            Some(Value::Str(s)) if s.is_empty() => Value::Str(default.to_string()),
+            Some(value) => value.clone(),
+            None => Value::Str(default.to_string()),
+        };
+        extended
+            .get_or_insert_with(|| names.clone())
+            .insert(name.to_string(), value);
+    }
+    extended
+}
+
+/// The name before the `)` that closes an opening `(` (Python allows
+/// balanced parentheses inside), or `None` when it is never closed.
+fn balanced_name(inside: &str) -> Option<&str> {
+    let mut depth = 1;
+    for (at, c) in inside.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&inside[..at]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn bad(text: impl Into<String>) -> ExpandError {
@@ -558,6 +631,31 @@ mod tests {
             Err(ExpandError::BadFormat(text)) => text,
             other => panic!("{template:?}: expected BadFormat, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn defaults_apply_to_unknown_or_empty_names_only() {
+        let names = names(&[
+            ("ENV_SET", s("on")),
+            ("ENV_EMPTY", s("")),
+            ("process_num", Value::Int(3)),
+        ]);
+        let run = |t: &str| expand(t, &names);
+        assert_eq!(run("%(ENV_SET:-off)s").unwrap(), "on");
+        assert_eq!(run("%(ENV_EMPTY:-fallback)s").unwrap(), "fallback");
+        assert_eq!(run("%(ENV_UNSET:-8080)s").unwrap(), "8080");
+        assert_eq!(run("%(ENV_UNSET:-)s|").unwrap(), "|");
+        assert_eq!(run("port=%(ENV_UNSET:-a b:-c)s").unwrap(), "port=a b:-c");
+        // The value keeps its type, so numeric formats still work.
+        assert_eq!(run("%(process_num:-0)02d").unwrap(), "03");
+        // `%%(` is a literal and the default is never expanded again.
+        assert_eq!(run("%%(ENV_UNSET:-x)s").unwrap(), "%(ENV_UNSET:-x)s");
+        assert_eq!(run("%(ENV_UNSET:-%(ENV_SET)s)s").unwrap(), "%(ENV_SET)s");
+        // Without `:-`, an unknown name is still an error.
+        assert_eq!(
+            run("%(ENV_UNSET)s"),
+            Err(ExpandError::UnknownName("ENV_UNSET".into()))
+        );
     }
 
     #[test]

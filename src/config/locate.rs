@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 /// The paths tried in order. `exe_dir` is the directory holding the running
 /// executable (as invoked, so a symlink's own directory counts).
 pub fn search_paths(exe_dir: &Path) -> Vec<PathBuf> {
-    let parent = exe_dir.parent().unwrap_or(Path::new(""));
+    // `<exe>/..`: the root's parent is the root itself (Python's
+    // `os.path.join(here, "..")` with here = "/" also names "/").
+    let parent = exe_dir.parent().unwrap_or(exe_dir);
     vec![
         parent.join("etc").join("supervisord.conf"),
         parent.join("supervisord.conf"),
@@ -28,10 +30,17 @@ pub fn exe_dir(argv0: &str) -> PathBuf {
                 .find(|candidate| candidate.is_file())
         })
     };
-    invoked
+    let dir = invoked
         .or_else(|| std::env::current_exe().ok())
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // Python takes the absolute path of argv[0]: `./supervisord` started in
+    // `/` has its parent at `/`, not at an empty relative path.
+    if dir.is_absolute() {
+        dir
+    } else {
+        std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir))
+    }
 }
 
 /// The first search path that exists, or the error text listing them all.
@@ -51,6 +60,13 @@ pub fn find(exe_dir: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_executable_in_the_root_directory_looks_in_etc_first() {
+        let paths = search_paths(Path::new("/"));
+        assert_eq!(paths[0], Path::new("/etc/supervisord.conf"));
+        assert_eq!(paths[1], Path::new("/supervisord.conf"));
+    }
 
     #[test]
     fn search_order_matches_supervisor() {

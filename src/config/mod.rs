@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod datatypes;
+pub mod env_file;
 pub mod environment;
 pub mod event_type;
 pub mod expand;

@@ -101,6 +101,9 @@ impl Console {
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// `probes_without_auth=true` (our extension): `/healthz` and `/readyz`
+    /// answer without credentials, for probes that cannot send any.
+    pub open_probes: bool,
 }
 
 /// `[unix_http_server]` (or any section whose name starts with it).

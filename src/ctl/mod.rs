@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod exit;
 mod interrupt;
+mod json;
 pub mod session;
 pub mod shell;
 pub mod transport;
@@ -131,9 +132,16 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         Err(status) => return status,
     };
     let host = Host::current();
+    let mut not_found = None;
     let file = options
         .file
-        .or_else(|| locate::find(&locate::exe_dir(argv0)).ok());
+        .or_else(|| match locate::find(&locate::exe_dir(argv0)) {
+            Ok(found) => Some(found),
+            Err(message) => {
+                not_found = Some(message);
+                None
+            }
+        });
     let ctl = match &file {
         Some(file) => match config::load_ctl(file, &host) {
             Ok(ctl) => ctl,
@@ -141,6 +149,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         },
         None => config::Ctl::default(),
     };
+    let explicit_url = options.serverurl.is_some();
     let serverurl = options.serverurl.unwrap_or(ctl.serverurl);
     let username = options.username.or(ctl.username);
     let password = options.password.or(ctl.password);
@@ -158,6 +167,12 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         }
     };
     session.history_file = options.history_file.or(ctl.history_file);
+    if let (Some(paths), false) = (not_found, explicit_url) {
+        session.hint = Some(format!(
+            "supervisorctl: {paths}; so it tried the default server URL {serverurl} (name \
+             another with -s)"
+        ));
+    }
     if rest.is_empty() {
         return session.shell();
     }

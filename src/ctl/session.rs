@@ -22,6 +22,9 @@ pub struct Session {
     pub history_file: Option<PathBuf>,
     /// The last command met an HTTP 401.
     unauthorized: bool,
+    /// Said on stderr (once) when the server cannot be reached: set when no
+    /// config file was found, so the user learns where we looked.
+    pub hint: Option<String>,
 }
 
 type Reply = Result<Result<Value, Fault>, TransportError>;
@@ -51,6 +54,7 @@ impl Session {
             prompt,
             history_file: None,
             unauthorized: false,
+            hint: None,
         })
     }
 
@@ -155,6 +159,9 @@ impl Session {
     /// (see [`Session::upcheck`]); commands without one (avail, reread,
     /// update, add, remove, reload) report them like any other error.
     pub(super) fn report_transport_error(&mut self, e: &TransportError) {
+        if !matches!(e, TransportError::Unauthorized) {
+            self.say_hint();
+        }
         let url = self.transport.url().to_string();
         let os_error = |errno: nix::errno::Errno| std::io::Error::from_raw_os_error(errno as i32);
         match e {
@@ -177,6 +184,14 @@ impl Session {
         self.exit_status = exit::ERROR;
     }
 
+    /// The hint goes to stderr, so scripts reading stdout see what Python's
+    /// supervisorctl prints.
+    fn say_hint(&mut self) {
+        if let Some(hint) = self.hint.take() {
+            eprintln!("{hint}");
+        }
+    }
+
     /// A fault the command has no words of its own for.
     pub(super) fn report_fault(&mut self, fault: &Fault) {
         self.error(&format!("error: {}", fault.string));
@@ -193,11 +208,13 @@ impl Session {
     pub(super) fn upcheck(&mut self) -> bool {
         let version = match self.transport.call("supervisor.getVersion", &[]) {
             Err(TransportError::Refused) => {
+                self.say_hint();
                 say(&format!("{} refused connection", self.url()));
                 self.exit_status = exit::REFUSED;
                 return false;
             }
             Err(TransportError::NoSuchFile) => {
+                self.say_hint();
                 say(&format!("{} no such file", self.url()));
                 self.exit_status = exit::NOT_RUNNING;
                 return false;

@@ -8,6 +8,7 @@ pub mod events;
 pub mod http;
 pub mod lifecycle;
 pub mod log;
+pub mod probes;
 pub mod proc;
 pub mod reactor;
 pub mod rpc;
@@ -42,6 +43,13 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     if options.check_config {
         return check::report(&config, &host);
     }
+    // Absolute, so that a reload still finds it after `directory=` moved
+    // us (messages above name it as the user did).
+    let file = if file.is_absolute() {
+        file
+    } else {
+        host.cwd.join(file)
+    };
     let source = state::Source {
         file,
         overrides: options.overrides.clone(),

@@ -17,6 +17,7 @@ use crate::daemon::log::mainlog::MainLog;
 
 /// Run the daemon; `Err` is a fatal startup error for the `Error: …` usage format.
 pub fn run(config: Config, source: Source) -> Result<i32, String> {
+    super::probes::mark_started();
     ensure_standard_fds();
     let signals =
         super::reactor::install_signals().map_err(|e| format!("cannot catch signals: {e}"))?;
@@ -115,7 +116,8 @@ fn ensure_standard_fds() {
 /// `user=`/`-u`: drop to that user, or complain when root keeps root.
 fn switch_user(config: &Config, log: &mut MainLog) -> Result<(), String> {
     let Some(user) = &config.supervisord.user else {
-        if Uid::effective().is_root() {
+        // As a container's PID 1, root is the norm, not a slip.
+        if Uid::effective().is_root() && std::process::id() != 1 {
             log.log(
                 LogLevel::Critical,
                 "Supervisor is running as root.  Privileges were not dropped because no user \

@@ -377,3 +377,21 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     }
     children
 }
+
+/// Run `command` with `input` on its stdin; its whole output.
+pub fn output_with_stdin(mut command: Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}

@@ -106,21 +106,8 @@ fn ours(conf: &Path, args: &[&str]) -> (String, i32) {
 /// A supervisorctl (`client`) with `-c conf`, no action and `input` on
 /// stdin: the shell, as a script drives it. (stdout, exit status).
 fn shell(mut client: Command, conf: &Path, input: &str) -> (String, i32) {
-    use std::io::Write;
-    let mut child = client
-        .arg("-c")
-        .arg(conf)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    client.arg("-c").arg(conf);
+    let out = common::output_with_stdin(client, input);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         out.status.code().unwrap_or(-1),

@@ -52,6 +52,8 @@ impl<'a> Loader<'a> {
             Value::Str(self.host.node_name.clone()),
         );
         let options = program_options(&s, &names, supervisord, messages)?;
+        // Read once for all copies: numprocs must not multiply the reads.
+        let file_env = s.env_files(&names, &self.host.cwd)?;
 
         // The template is checked as a name before it is expanded, as Supervisor does.
         let process_name_entry = s.entry("process_name");
@@ -100,6 +102,7 @@ impl<'a> Loader<'a> {
                 group,
                 process_name: &process_name,
                 options: &options,
+                file_env: &file_env,
                 supervisord,
             };
             processes.push(copy.build(names, messages)?);
@@ -254,6 +257,8 @@ struct Copy<'c, 'a> {
     group: &'c str,
     process_name: &'c str,
     options: &'c ProgramOptions,
+    /// From `env_files=`: under the program's own `environment=`.
+    file_env: &'c [(String, String)],
     supervisord: &'c Supervisord,
 }
 
@@ -267,6 +272,7 @@ impl Copy<'_, '_> {
             }
             None => Vec::new(),
         };
+        let own_env = environment::merge(self.file_env, own_env);
         let name = match s.entry("process_name") {
             Some(e) => s.expand_entry(e, &names, "process_name")?,
             None => s.expand_text(self.process_name, None, &names, "process_name")?,

@@ -100,6 +100,25 @@ impl<'a> SectionCtx<'a> {
         Ok(expanded)
     }
 
+    /// The pairs of the files `env_files=` lists (our extension), relative
+    /// paths taken from the directory of the file the key is in.
+    pub(in crate::config) fn env_files(
+        &self,
+        names: &Names,
+        cwd: &Path,
+    ) -> Result<Vec<(String, String)>> {
+        let Some(e) = self.entry("env_files") else {
+            return Ok(Vec::new());
+        };
+        let value = self.expand_entry(e, names, &format!("{}.env_files", self.name))?;
+        let file = absolute(cwd, Path::new(&*e.file));
+        let dir = file.parent().unwrap_or(cwd);
+        let pairs =
+            crate::config::env_file::read_all(&value, dir).map_err(|m| self.error(Some(e), &m))?;
+        self.charge(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum())?;
+        Ok(pairs)
+    }
+
     /// Count `bytes` more of this section's values against the budget.
     pub(in crate::config) fn charge(&self, bytes: usize) -> Result<()> {
         if self.budget.take(bytes) {
@@ -163,7 +182,11 @@ impl<'a> SectionCtx<'a> {
         let username = self.optional("username", names)?;
         let password = self.optional("password", names)?;
         match (username, password) {
-            (Some(username), Some(password)) => Ok(Some(Credentials { username, password })),
+            (Some(username), Some(password)) => Ok(Some(Credentials {
+                username,
+                password,
+                open_probes: self.typed("probes_without_auth", "false", names, dt::boolean)?,
+            })),
             (None, None) => Ok(None),
             _ => Err(self.error(
                 self.entry("username").or_else(|| self.entry("password")),

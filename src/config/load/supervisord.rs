@@ -48,6 +48,9 @@ impl<'a> Loader<'a> {
             }
             None => Vec::new(),
         };
+        // `environment=` wins over `env_files=` (our extension).
+        let file_env = s.env_files(&names, &self.host.cwd)?;
+        let environment = environment::merge(&file_env, environment);
         let exit_when_done = s.typed("exit_when_done", "false", &names, dt::boolean)?;
         let shutdown_timeout = s.typed_optional(
             "shutdown_timeout",

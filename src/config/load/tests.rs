@@ -423,6 +423,7 @@ password={SHA}d033e22ae348aeb5660fc2140aec35850c4da997
             auth: Some(Credentials {
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
+                open_probes: false,
             }),
             refuse_get_actions: false,
         }]
@@ -498,6 +499,7 @@ fn inet_http_server_reads_auth() {
         Some(Credentials {
             username: "user".into(),
             password: "123".into(),
+            open_probes: false,
         })
     );
 }

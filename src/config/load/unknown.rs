@@ -20,6 +20,7 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "directory",
     "strip_ansi",
     "environment",
+    "env_files",
     "identifier",
     "console_lines",
     "console_prefix",
@@ -35,7 +36,9 @@ const UNIX_SERVER_KEYS: &[&str] = &[
     "chown",
     "username",
     "password",
-    // Our web UI extension.
+    // Our extensions: probes that cannot send credentials; the web UI's
+    // actions by POST only.
+    "probes_without_auth",
     "refuse_get_actions",
 ];
 
@@ -43,7 +46,7 @@ const INET_SERVER_KEYS: &[&str] = &[
     "port",
     "username",
     "password",
-    // Our web UI extension.
+    "probes_without_auth",
     "refuse_get_actions",
 ];
 
@@ -91,6 +94,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "stderr_events_enabled",
     "stderr_syslog",
     "environment",
+    "env_files",
     "serverurl",
     "console_lines",
     "console_prefix",

@@ -19,6 +19,11 @@ fn matching<'a>(infos: &'a [Value], spec: Namespec) -> Vec<&'a Value> {
 
 impl Session {
     pub(super) fn status(&mut self, args: &[&str]) {
+        // `--json` (our extension, anywhere among the names): the same
+        // processes and exit status, as a JSON array for scripts.
+        let json = args.contains(&"--json");
+        let args: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
+        let args = args.as_slice();
         if !self.upcheck() {
             // `status` reports an unusable server as "unknown" (generic
             // errors stay generic).
@@ -46,9 +51,15 @@ impl Session {
                 let spec = Namespec::parse(arg);
                 let found = matching(&infos, spec);
                 if found.is_empty() {
-                    match spec {
-                        Namespec::Group(group) => say(&format!("{group}: ERROR (no such group)")),
-                        Namespec::Process { .. } => say(&format!("{arg}: ERROR (no such process)")),
+                    let line = match spec {
+                        Namespec::Group(group) => format!("{group}: ERROR (no such group)"),
+                        Namespec::Process { .. } => format!("{arg}: ERROR (no such process)"),
+                    };
+                    // stdout stays valid JSON: errors go to stderr there.
+                    if json {
+                        eprintln!("{line}");
+                    } else {
+                        say(&line);
                     }
                     self.exit_status = exit::STATUS_UNKNOWN;
                 }
@@ -56,6 +67,20 @@ impl Session {
             }
             shown
         };
+        let stopped = |info: &Value| {
+            matches!(
+                field(info, "statename"),
+                "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN"
+            )
+        };
+        if json {
+            let list = Value::Array(shown.iter().map(|&v| v.clone()).collect());
+            say(&crate::ctl::json::to_json(&list));
+            if shown.iter().any(|i| stopped(i)) {
+                self.exit_status = exit::STATUS_NOT_RUNNING;
+            }
+            return;
+        }
         let names: Vec<String> = shown
             .iter()
             .map(|i| namespec::format(field(i, "group"), field(i, "name")))
@@ -67,7 +92,7 @@ impl Session {
                 "{name:<width$}{state:<10}{}",
                 field(info, "description")
             ));
-            if matches!(state, "STOPPED" | "EXITED" | "FATAL" | "UNKNOWN") {
+            if stopped(info) {
                 self.exit_status = exit::STATUS_NOT_RUNNING;
             }
         }

@@ -69,6 +69,7 @@ mod tests {
         Credentials {
             username: user.to_string(),
             password: password.to_string(),
+            open_probes: false,
         }
     }
 

@@ -21,7 +21,7 @@ use super::head::{request_path, Body, Head};
 use super::limits::{RESPONSE_TIMEOUT, WRITE_TIMEOUT};
 use super::pages::{self, Persist};
 use super::pool::Pool;
-use super::{logtail, webui, Reply, Site};
+use super::{logtail, webui, Probe, Reply, Site};
 
 /// An accepted connection. It counts as open on its server until dropped.
 pub(super) struct Conn {
@@ -235,6 +235,17 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
             return ex.error(403);
         }
         return rpc(&mut ex, body);
+    }
+    if let Some(probe) = Probe::at(&path) {
+        if !matches!(head.method.as_str(), "GET" | "HEAD") {
+            return ex.error(405);
+        }
+        let answer = site.backend.probe(probe);
+        let content_type = match probe {
+            Probe::Metrics => "text/plain; version=0.0.4; charset=utf-8",
+            Probe::Healthz | Probe::Readyz => "text/plain; charset=utf-8",
+        };
+        return ex.send(answer.status, content_type, answer.body.as_bytes());
     }
     if path.starts_with("/logtail") || path.starts_with("/mainlogtail") {
         if head.method != "GET" {

@@ -150,7 +150,13 @@ impl Incoming {
     fn start(&mut self, conn: &Conn, site: &Site, head: Head, head_len: usize) -> Flow {
         let with_body = head.method != "HEAD";
         if let Some(creds) = &site.auth {
-            if !auth::authorized(head.header("authorization"), creds) {
+            let open = creds.open_probes
+                && matches!(head.method.as_str(), "GET" | "HEAD")
+                && matches!(
+                    super::Probe::at(&super::head::request_path(&head.target)),
+                    Some(super::Probe::Healthz | super::Probe::Readyz)
+                );
+            if !open && !auth::authorized(head.header("authorization"), creds) {
                 let extra = [("WWW-Authenticate", auth::CHALLENGE)];
                 return self.fail(conn, head.minor, 401, &extra, with_body);
             }

@@ -75,8 +75,42 @@ pub(super) fn socket_error_message(e: &io::Error) -> String {
 pub(super) fn bind_tcp(section: &InetHttpServer) -> Result<TcpListener, String> {
     let addr = resolve(&section.host, section.port)?;
     // std sets SO_REUSEADDR on Unix, as Supervisor does.
-    let listener = TcpListener::bind(addr).map_err(|e| socket_error_message(&e))?;
+    let listener = TcpListener::bind(addr).map_err(|e| {
+        let message = socket_error_message(&e);
+        if denied(&e) {
+            format!(
+                "{message} binding {addr}: ports below 1024 need root (or CAP_NET_BIND_SERVICE); \
+                 choose another port in [inet_http_server] port="
+            )
+        } else {
+            message
+        }
+    })?;
     Ok(listener)
+}
+
+/// Permission errors are the ones a user fixes by choosing another place:
+/// they get told which place (Python only prints the errno).
+fn denied(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EACCES | Errno::EPERM | Errno::EROFS)
+    )
+}
+
+/// The bind error of a unix socket, naming the path when it is a permission
+/// problem.
+fn unix_socket_error(e: &io::Error, file: &Path) -> String {
+    let message = socket_error_message(e);
+    if denied(e) {
+        format!(
+            "{message} creating {}: the user supervisord runs as may not write there; \
+             choose a writable directory in [unix_http_server] file=",
+            file.display()
+        )
+    } else {
+        message
+    }
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -115,7 +149,7 @@ pub(super) fn bind_unix(
     let temp = PathBuf::from(temp);
     let _ = fs::remove_file(&temp);
     for _ in 0..STALE_ATTEMPTS {
-        let listener = UnixListener::bind(&temp).map_err(|e| unix_bind_error(&e))?;
+        let listener = UnixListener::bind(&temp).map_err(|e| unix_bind_error(&e, file))?;
         let linked = link_socket(section, &temp);
         let _ = fs::remove_file(&temp);
         match linked? {
@@ -154,7 +188,7 @@ fn link_socket(section: &UnixHttpServer, temp: &Path) -> Result<Option<(u64, u64
         }
         // Python probes and unlinks on any error, which loops forever when
         // the link itself is impossible; report it instead.
-        Err(e) => return Err(socket_error_message(&e)),
+        Err(e) => return Err(unix_socket_error(&e, file)),
     }
     if let Some((uid, gid)) = section.chown {
         if let Err(message) = chown_socket(file, uid, gid) {
@@ -192,11 +226,11 @@ fn chown_socket(file: &Path, uid: u32, gid: Option<u32>) -> Result<(), String> {
 }
 
 /// Python reports a too-long path with the text of its exception.
-fn unix_bind_error(e: &io::Error) -> String {
+fn unix_bind_error(e: &io::Error, file: &Path) -> String {
     if e.raw_os_error().is_none() && e.kind() == io::ErrorKind::InvalidInput {
         return format!("{CANNOT_OPEN} AF_UNIX path too long");
     }
-    socket_error_message(e)
+    unix_socket_error(e, file)
 }
 
 /// Is a server listening on the socket `path`? Python connects, sends a

@@ -107,6 +107,37 @@ pub trait Backend: Send + Sync + 'static {
     /// The file behind `/logtail/<namespec>[/stdout|stderr]` or `/mainlogtail`;
     /// `None` → 404.
     fn log_file(&self, which: LogRequest) -> Option<PathBuf>;
+    /// `/healthz`, `/readyz` or `/metrics`: a plain-text page.
+    fn probe(&self, which: Probe) -> ProbeAnswer;
+}
+
+/// The probe and metrics pages (our extension, for Kubernetes and Prometheus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// 200 while the event loop answers.
+    Healthz,
+    /// 200 when every program meant to run is up.
+    Readyz,
+    /// The Prometheus text exposition.
+    Metrics,
+}
+
+impl Probe {
+    /// The probe a request path names, if any (exact paths only).
+    pub fn at(path: &str) -> Option<Probe> {
+        match path {
+            "/healthz" => Some(Probe::Healthz),
+            "/readyz" => Some(Probe::Readyz),
+            "/metrics" => Some(Probe::Metrics),
+            _ => None,
+        }
+    }
+}
+
+/// A probe's status and plain-text body.
+pub struct ProbeAnswer {
+    pub status: u16,
+    pub body: String,
 }
 
 /// The answer to an XML-RPC request.
@@ -150,6 +181,8 @@ struct Bound {
     refuse_get_actions: bool,
     tcp_addr: Option<SocketAddr>,
     socket_file: Option<UnixSocketFile>,
+    /// A unix socket only its owner may use (no group or other bits).
+    private: bool,
 }
 
 impl Listeners {
@@ -176,6 +209,7 @@ impl Listeners {
                 refuse_get_actions: section.refuse_get_actions,
                 tcp_addr,
                 socket_file: None,
+                private: false,
             });
         }
         for section in unix {
@@ -187,6 +221,7 @@ impl Listeners {
                 refuse_get_actions: section.refuse_get_actions,
                 tcp_addr: None,
                 socket_file: Some(file),
+                private: section.chmod & 0o077 == 0,
             });
         }
         Ok(listeners)
@@ -331,7 +366,9 @@ impl Servers {
             tcp_addr: bound.tcp_addr,
             socket_file: bound.socket_file,
         });
-        if bound.auth.is_none() {
+        // In a container (PID 1) a socket only its owner can reach needs no
+        // password: saying so at CRIT on every start is noise there.
+        if bound.auth.is_none() && !(bound.private && std::process::id() == 1) {
             self.crit.push(format!(
                 "Server {} running without any HTTP authentication checking",
                 pyrepr::repr(&bound.section)

@@ -107,6 +107,13 @@ impl Fake {
 }
 
 impl Backend for Fake {
+    fn probe(&self, which: crate::daemon::http::Probe) -> crate::daemon::http::ProbeAnswer {
+        crate::daemon::http::ProbeAnswer {
+            status: 200,
+            body: format!("{which:?}\n"),
+        }
+    }
+
     fn rpc(&self, body: Vec<u8>) -> Reply {
         match body.as_slice() {
             b"slow" => {
@@ -147,6 +154,7 @@ fn creds(user: &str, password: &str) -> Option<Credentials> {
     Some(Credentials {
         username: user.to_string(),
         password: password.to_string(),
+        open_probes: false,
     })
 }
 

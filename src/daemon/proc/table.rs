@@ -61,6 +61,15 @@ impl Phase {
             Phase::Stopping { restart: false } => -1,
         }
     }
+
+    /// The `statename` `getState` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Running => "RUNNING",
+            Phase::Stopping { restart: true } => "RESTARTING",
+            Phase::Stopping { restart: false } => "SHUTDOWN",
+        }
+    }
 }
 
 /// How often the "waiting for … to die" line repeats during a stop.

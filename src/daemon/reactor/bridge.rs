@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use mio::Waker;
 
 use super::snapshot::Snapshot;
-use crate::daemon::http::{Backend, LogRequest, Reply};
+use crate::daemon::http::{Backend, LogRequest, Probe, ProbeAnswer, Reply};
+use crate::daemon::probes;
+use crate::daemon::proc::status::Now;
 use crate::xmlrpc::{self, faults, Call, Fault, Value};
 
 pub use crate::daemon::rpc::Answer;
@@ -18,7 +20,14 @@ pub use crate::daemon::rpc::Answer;
 /// What an HTTP thread asks of the reactor: a call, and where its answer
 /// goes — at once, or once the processes get where the call waits for.
 pub enum Message {
-    Call { call: Call, reply: Sender<Answer> },
+    Call {
+        call: Call,
+        reply: Sender<Answer>,
+    },
+    /// `/healthz`: answered as soon as the event loop reads it.
+    Ping {
+        reply: Sender<()>,
+    },
 }
 
 /// The daemon's side of the HTTP layer.
@@ -176,5 +185,103 @@ impl Backend for ReactorBackend {
 
     fn log_file(&self, which: LogRequest) -> Option<PathBuf> {
         self.snapshot().log_file(&which)
+    }
+
+    fn probe(&self, which: Probe) -> ProbeAnswer {
+        let (status, body) = match which {
+            Probe::Healthz => self.healthz(),
+            Probe::Readyz => match probes::readiness(&self.snapshot()) {
+                (true, body) => (200, body),
+                (false, body) => (503, body),
+            },
+            Probe::Metrics => (200, probes::metrics(&self.snapshot(), Now::current())),
+        };
+        ProbeAnswer { status, body }
+    }
+}
+
+/// How long `/healthz` waits for the event loop. A loop that cannot turn
+/// around in this long supervises nothing; kubelet's own probe timeout
+/// (1 s by default) should be set above it.
+const HEALTHZ_WAIT: std::time::Duration = std::time::Duration::from_millis(2500);
+
+impl ReactorBackend {
+    /// A round trip through the event loop: alive only if it answers.
+    fn healthz(&self) -> (u16, String) {
+        let (reply, answer) = mpsc::channel();
+        if !self.send(Message::Ping { reply }) {
+            return (503, "not ok: supervisord is shutting down\n".into());
+        }
+        match answer.recv_timeout(HEALTHZ_WAIT) {
+            Ok(()) => (200, "ok\n".into()),
+            Err(mpsc::RecvTimeoutError::Timeout) => (
+                503,
+                format!(
+                    "not ok: the event loop did not answer within {} ms\n",
+                    HEALTHZ_WAIT.as_millis()
+                ),
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                (503, "not ok: supervisord is shutting down\n".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::proc::table::Phase;
+    use std::sync::mpsc::Receiver;
+
+    fn backend() -> (ReactorBackend, Receiver<Message>, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), mio::Token(0)).unwrap());
+        let (tx, rx) = mpsc::channel();
+        let snapshot = Arc::new(Mutex::new(Arc::new(Snapshot {
+            generation: 0,
+            phase: Phase::Running,
+            identifier: "supervisor".into(),
+            rpc_enabled: true,
+            main_log: None,
+            processes: Vec::new(),
+        })));
+        let backend = ReactorBackend {
+            tx,
+            waker,
+            snapshot,
+            cache: Default::default(),
+        };
+        (backend, rx, poll)
+    }
+
+    #[test]
+    fn healthz_is_ok_only_when_the_event_loop_answers() {
+        let (backend, rx, _poll) = backend();
+        let event_loop = std::thread::spawn(move || {
+            if let Ok(Message::Ping { reply }) = rx.recv() {
+                let _ = reply.send(());
+            }
+            rx
+        });
+        assert_eq!(backend.probe(Probe::Healthz).status, 200);
+        // A loop that is stuck (it holds the channel but never reads).
+        let _stuck = event_loop.join().unwrap();
+        let started = std::time::Instant::now();
+        let answer = backend.probe(Probe::Healthz);
+        assert_eq!(answer.status, 503);
+        assert!(answer.body.contains("did not answer"), "{}", answer.body);
+        assert!(started.elapsed() >= HEALTHZ_WAIT);
+    }
+
+    #[test]
+    fn healthz_fails_once_the_event_loop_is_gone() {
+        let (backend, rx, _poll) = backend();
+        drop(rx);
+        let answer = backend.probe(Probe::Healthz);
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (503, "not ok: supervisord is shutting down\n")
+        );
     }
 }

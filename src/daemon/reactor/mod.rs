@@ -138,9 +138,16 @@ impl Reactor {
                         }
                     }
                     WAKER => {
-                        while let Ok(bridge::Message::Call { call, reply }) = self.bridge.try_recv()
-                        {
-                            self.daemon.call(call, reply);
+                        while let Ok(message) = self.bridge.try_recv() {
+                            match message {
+                                bridge::Message::Call { call, reply } => {
+                                    self.daemon.call(call, reply)
+                                }
+                                // `/healthz`: that we got here is the answer.
+                                bridge::Message::Ping { reply } => {
+                                    let _ = reply.send(());
+                                }
+                            }
                         }
                     }
                     token => self.daemon.on_ready(token),
@@ -186,11 +193,14 @@ impl Reactor {
     fn close_servers(&mut self) {
         self.deliver_answers();
         self.daemon.abandon_waiting();
-        while let Ok(bridge::Message::Call { reply, .. }) = self.bridge.try_recv() {
-            let _ = reply.send(Err(crate::xmlrpc::Fault::named(
-                crate::xmlrpc::faults::SHUTDOWN_STATE,
-                None,
-            )));
+        while let Ok(message) = self.bridge.try_recv() {
+            // A dropped ping is a failed probe: we are going away.
+            if let bridge::Message::Call { reply, .. } = message {
+                let _ = reply.send(Err(crate::xmlrpc::Fault::named(
+                    crate::xmlrpc::faults::SHUTDOWN_STATE,
+                    None,
+                )));
+            }
         }
         if let Some(servers) = self.servers.take() {
             servers.stop();
