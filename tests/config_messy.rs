@@ -254,6 +254,7 @@ fn messy_real_world_config_resolves_to_the_expected_model() {
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
                 open_probes: false,
+                readonly: None,
             }),
             refuse_get_actions: false,
         }],

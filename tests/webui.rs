@@ -745,3 +745,129 @@ fn logtail_streams_say_nosniff_for_chrome() {
     drop(s);
     assert!(ui.daemon.shutdown().success());
 }
+
+/// The read-only login (Supervisor #844, #1562): it sees the pages, the
+/// JSON view, the logs and the reading XML-RPC methods; every change is
+/// refused, on the pages and over XML-RPC alike.
+#[test]
+fn readonly_login_may_look_but_not_touch() {
+    // The password "look", as a {SHA} hash.
+    let extra = "readonly_username=viewer\n\
+                 readonly_password={SHA}e09315fa02d775f3e707a7af455093a1c240583b\n";
+    let mut ui = start(true, Some(("user", "s3cret")), extra, PROGRAMS);
+    ui.wait_state("web", "running");
+    let viewer = ("viewer".to_string(), "look".to_string());
+    let as_viewer = |method: &str, target: &str, headers: &[&str], body: &str| {
+        ui.request_as(Some(&viewer), method, target, headers, body)
+            .unwrap()
+    };
+    let page = as_viewer("GET", "/", &[], "");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains(">web</a>"));
+    assert!(
+        !page.text().contains("action=stop"),
+        "no action links for the viewer"
+    );
+    assert_eq!(
+        as_viewer("GET", "/tail.html?processname=web", &[], "").status,
+        200
+    );
+    let status = as_viewer("GET", "/ui/api/status", &[], "").text();
+    assert!(status.contains("\"readonly\":true"), "{status}");
+    assert!(ui
+        .get("/ui/api/status")
+        .text()
+        .contains("\"readonly\":false"));
+    assert_eq!(
+        as_viewer("GET", "/ui/api/log?name=web", &[], "").status,
+        200
+    );
+
+    let r = as_viewer("GET", "/index.html?processname=web&action=stop", &[], "");
+    assert_eq!(r.status, 403, "a GET action");
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let r = as_viewer(
+        "POST",
+        "/index.html",
+        &[form],
+        "processname=web&action=stop",
+    );
+    assert_eq!(r.status, 403, "a POST action");
+    let r = as_viewer(
+        "POST",
+        "/ui/api/action",
+        &[form, "X-Supervisor-UI: 1"],
+        "action=stop&name=web",
+    );
+    assert_eq!(r.status, 403, "the live page's action");
+    assert_eq!(as_viewer("GET", "/?action=refresh", &[], "").status, 301);
+
+    let xml = "Content-Type: text/xml";
+    let read = common::call_body("supervisor.getAllProcessInfo", &[]);
+    let r = as_viewer("POST", "/RPC2", &[xml], &read);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<name>statename</name>"));
+    let stop = common::call_body(
+        "supervisor.stopProcess",
+        &["<value><string>web</string></value>"],
+    );
+    assert_eq!(as_viewer("POST", "/RPC2", &[xml], &stop).status, 403);
+    let multi = "<?xml version='1.0'?><methodCall><methodName>system.multicall</methodName>\
+        <params><param><value><array><data>\
+        <value><struct><member><name>methodName</name><value><string>supervisor.getState</string></value></member></struct></value>\
+        <value><struct><member><name>methodName</name><value><string>supervisor.stopAllProcesses</string></value></member></struct></value>\
+        </data></array></value></param></params></methodCall>";
+    assert_eq!(as_viewer("POST", "/RPC2", &[xml], multi).status, 403);
+    assert_eq!(
+        ui.state_in_page("web").as_deref(),
+        Some("running"),
+        "nothing stopped"
+    );
+
+    // A wrong password is no login at all; the full login still acts.
+    let wrong = ("viewer".to_string(), "nope".to_string());
+    assert_eq!(
+        ui.request_as(Some(&wrong), "GET", "/", &[], "")
+            .unwrap()
+            .status,
+        401
+    );
+    assert_eq!(
+        ui.request("POST", "/RPC2", &[xml], &stop).unwrap().status,
+        200
+    );
+    assert!(ui.daemon.shutdown().success());
+}
+
+/// Half a read-only login, or one without the main login (which would
+/// leave everything open), is a config error.
+#[test]
+fn incomplete_readonly_logins_are_config_errors() {
+    for (lines, needle) in [
+        (
+            "username=u\npassword=p\nreadonly_username=v\n",
+            "incomplete read-only login",
+        ),
+        (
+            "readonly_username=v\nreadonly_password=w\n",
+            "no username and password",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("sv.conf");
+        let body = format!(
+            "{}[inet_http_server]\nport=127.0.0.1:{}\n{lines}",
+            common::header(dir.path(), "info"),
+            free_port()
+        );
+        std::fs::write(&conf, body).unwrap();
+        let out = Command::new(common::BIN)
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{lines}: {stderr}");
+        assert!(stderr.contains(needle), "{lines}: {stderr}");
+    }
+}

@@ -104,6 +104,9 @@ pub struct Credentials {
     /// `probes_without_auth=true` (our extension): `/healthz` and `/readyz`
     /// answer without credentials, for probes that cannot send any.
     pub open_probes: bool,
+    /// `readonly_username` and `readonly_password` (our extension): a
+    /// second login that may view status and logs but change nothing.
+    pub readonly: Option<(String, String)>,
 }
 
 /// `[unix_http_server]` (or any section whose name starts with it).

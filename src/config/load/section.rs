@@ -181,18 +181,47 @@ impl<'a> SectionCtx<'a> {
     pub(in crate::config) fn credentials(&self, names: &Names) -> Result<Option<Credentials>> {
         let username = self.optional("username", names)?;
         let password = self.optional("password", names)?;
+        let readonly = self.readonly_credentials(names)?;
         match (username, password) {
             (Some(username), Some(password)) => Ok(Some(Credentials {
                 username,
                 password,
                 open_probes: self.typed("probes_without_auth", "false", names, dt::boolean)?,
+                readonly,
             })),
+            (None, None) if readonly.is_some() => Err(self.error(
+                self.entry("readonly_username"),
+                &format!(
+                    "Section [{}] has a read-only login but no username and password: \
+                     without them everyone may do everything",
+                    self.name
+                ),
+            )),
             (None, None) => Ok(None),
             _ => Err(self.error(
                 self.entry("username").or_else(|| self.entry("password")),
                 &format!(
                     "Section [{}] contains incomplete authentication: If a username or a \
                      password is specified, both the username and password must be specified",
+                    self.name
+                ),
+            )),
+        }
+    }
+
+    /// `readonly_username` and `readonly_password`: both or neither.
+    fn readonly_credentials(&self, names: &Names) -> Result<Option<(String, String)>> {
+        let username = self.optional("readonly_username", names)?;
+        let password = self.optional("readonly_password", names)?;
+        match (username, password) {
+            (Some(u), Some(p)) => Ok(Some((u, p))),
+            (None, None) => Ok(None),
+            _ => Err(self.error(
+                self.entry("readonly_username")
+                    .or_else(|| self.entry("readonly_password")),
+                &format!(
+                    "Section [{}] contains an incomplete read-only login: both \
+                     readonly_username and readonly_password must be specified",
                     self.name
                 ),
             )),

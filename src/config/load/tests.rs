@@ -424,6 +424,7 @@ password={SHA}d033e22ae348aeb5660fc2140aec35850c4da997
                 username: "admin".into(),
                 password: "{SHA}d033e22ae348aeb5660fc2140aec35850c4da997".into(),
                 open_probes: false,
+                readonly: None,
             }),
             refuse_get_actions: false,
         }]
@@ -500,6 +501,7 @@ fn inet_http_server_reads_auth() {
             username: "user".into(),
             password: "123".into(),
             open_probes: false,
+            readonly: None,
         })
     );
 }

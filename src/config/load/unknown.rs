@@ -40,6 +40,8 @@ const UNIX_SERVER_KEYS: &[&str] = &[
     // actions by POST only.
     "probes_without_auth",
     "refuse_get_actions",
+    "readonly_username",
+    "readonly_password",
 ];
 
 const INET_SERVER_KEYS: &[&str] = &[
@@ -48,6 +50,8 @@ const INET_SERVER_KEYS: &[&str] = &[
     "password",
     "probes_without_auth",
     "refuse_get_actions",
+    "readonly_username",
+    "readonly_password",
 ];
 
 const CTL_KEYS: &[&str] = &[

@@ -22,31 +22,54 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// SHA-1 of the supplied password equals `<hex>`, any other password matches
 /// by equality. Anything malformed is simply unauthorized (Python answers 400
 /// or 500 for some of it). Comparisons take the same time whatever matches.
+#[cfg(test)]
 pub(super) fn authorized(header: Option<&str>, creds: &Credentials) -> bool {
-    let Some(value) = header else {
-        return false;
+    access(header, creds) == Access::Full
+}
+
+/// What a request's credentials allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Denied,
+    /// The read-only login (`readonly_username`): view, change nothing.
+    ReadOnly,
+    Full,
+}
+
+/// Check the `Authorization` header against the login and, failing that,
+/// the read-only login (see [`authorized`] for the rules of each).
+pub(super) fn access(header: Option<&str>, creds: &Credentials) -> Access {
+    let Some((user, password)) = header.and_then(basic_pair) else {
+        return Access::Denied;
     };
-    let value = value.trim();
-    let Some((scheme, cookie)) = value.split_once([' ', '\t']) else {
-        return false;
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
+    if matches(&user, &password, &creds.username, &creds.password) {
+        return Access::Full;
     }
-    let Ok(decoded) = BASE64.decode(cookie.trim()) else {
-        return false;
-    };
-    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-    let user_ok = ct_eq(user, creds.username.as_bytes());
-    let password_ok = match creds.password.strip_prefix("{SHA}") {
+    match &creds.readonly {
+        Some((u, p)) if matches(&user, &password, u, p) => Access::ReadOnly,
+        _ => Access::Denied,
+    }
+}
+
+/// `Basic <base64 of user:password>` → the two parts (split at the first colon).
+fn basic_pair(value: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (scheme, cookie) = value.trim().split_once([' ', '\t'])?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64.decode(cookie.trim()).ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
+}
+
+fn matches(user: &[u8], password: &[u8], want_user: &str, want_password: &str) -> bool {
+    let user_ok = ct_eq(user, want_user.as_bytes());
+    let password_ok = match want_password.strip_prefix("{SHA}") {
         Some(hex) => {
             let digest = sha1_smol::Sha1::from(password).digest().to_string();
             ct_eq(digest.as_bytes(), hex.as_bytes())
         }
-        None => ct_eq(password, creds.password.as_bytes()),
+        None => ct_eq(password, want_password.as_bytes()),
     };
     user_ok & password_ok
 }
@@ -70,6 +93,7 @@ mod tests {
             username: user.to_string(),
             password: password.to_string(),
             open_probes: false,
+            readonly: None,
         }
     }
 

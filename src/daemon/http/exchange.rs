@@ -231,7 +231,8 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
         // A browser's credentials go with any request, whichever page made
         // it: XML-RPC from another web site is refused (clients that are
         // not browsers say nothing of sites and are never refused).
-        if webui::guard::cross_site(head) {
+        if webui::guard::cross_site(head) || (head.readonly && !webui::readonly::rpc_allowed(&body))
+        {
             return ex.error(403);
         }
         return rpc(&mut ex, body);

@@ -15,6 +15,9 @@ pub(super) struct Head {
     pub(super) minor: u8,
     /// Names lower-cased, values trimmed, in arrival order.
     pub(super) headers: Vec<(String, String)>,
+    /// Authenticated with the read-only login: set by the I/O thread once
+    /// the credentials are checked, never from the request itself.
+    pub(super) readonly: bool,
 }
 
 impl Head {
@@ -155,6 +158,7 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Head, Bad> {
         target: target.to_string(),
         minor,
         headers: Vec::new(),
+        readonly: false,
     };
     for line in lines {
         if line.is_empty() {

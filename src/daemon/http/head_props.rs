@@ -77,6 +77,7 @@ fn valid_head() -> impl Strategy<Value = (Vec<u8>, Head)> {
                     .into_iter()
                     .map(|(name, value, _)| (name.to_ascii_lowercase(), value))
                     .collect(),
+                readonly: false,
             };
             (text.into_bytes(), head)
         })

@@ -147,7 +147,7 @@ impl Incoming {
     }
 
     /// A head is complete: refuse the request here, or wait for its body.
-    fn start(&mut self, conn: &Conn, site: &Site, head: Head, head_len: usize) -> Flow {
+    fn start(&mut self, conn: &Conn, site: &Site, mut head: Head, head_len: usize) -> Flow {
         let with_body = head.method != "HEAD";
         if let Some(creds) = &site.auth {
             let open = creds.open_probes
@@ -156,10 +156,12 @@ impl Incoming {
                     super::Probe::at(&super::head::request_path(&head.target)),
                     Some(super::Probe::Healthz | super::Probe::Readyz)
                 );
-            if !open && !auth::authorized(head.header("authorization"), creds) {
+            let access = auth::access(head.header("authorization"), creds);
+            if !open && access == auth::Access::Denied {
                 let extra = [("WWW-Authenticate", auth::CHALLENGE)];
                 return self.fail(conn, head.minor, 401, &extra, with_body);
             }
+            head.readonly = access == auth::Access::ReadOnly;
         }
         let length = match head.body() {
             Body::None => 0,

@@ -155,6 +155,7 @@ fn creds(user: &str, password: &str) -> Option<Credentials> {
         username: user.to_string(),
         password: password.to_string(),
         open_probes: false,
+        readonly: None,
     })
 }
 

@@ -62,9 +62,10 @@ pub(super) fn status(ex: &mut Exchange<'_>) -> After {
     let now = chrono::Utc::now().timestamp();
     let _ = write!(
         out,
-        ",\"pid\":{},\"started\":{},\"now\":{now}}},\"processes\":",
+        ",\"pid\":{},\"started\":{},\"now\":{now},\"readonly\":{}}},\"processes\":",
         pid.unwrap_or(0),
-        started_at().unwrap_or(0)
+        started_at().unwrap_or(0),
+        ex.head.readonly
     );
     write_value(&mut out, &processes, 0);
     out.push('}');
@@ -185,6 +186,9 @@ pub(super) fn log(ex: &mut Exchange<'_>) -> After {
 /// `POST ui/api/action` (`action=…&name=…&signal=…`), from the page's
 /// script only: see [`UI_HEADER`] and [`guard::cross_site`].
 pub(super) fn action(ex: &mut Exchange<'_>, body: &[u8]) -> After {
+    if ex.head.readonly {
+        return send_json(ex, 403, &error_json("This login may only look"));
+    }
     if ex.head.header(UI_HEADER).is_none() || guard::cross_site(ex.head) {
         return send_json(
             ex,

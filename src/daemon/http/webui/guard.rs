@@ -73,6 +73,7 @@ mod tests {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            readonly: false,
         }
     }
 

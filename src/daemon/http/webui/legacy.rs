@@ -25,7 +25,7 @@ pub(super) fn status(ex: &mut Exchange<'_>, body: Option<&[u8]>) -> After {
         return act(ex, &form, &action);
     }
     let processes = call(ex.site, "supervisor.getAllProcessInfo", &[]);
-    let page = status_page(form.get("message"), processes);
+    let page = status_page(form.get("message"), processes, ex.head.readonly);
     send_page(ex, 200, &page)
 }
 
@@ -36,6 +36,9 @@ fn act(ex: &mut Exchange<'_>, form: &Form, action: &str) -> After {
             ex,
             "This action was requested by a page of another web site.",
         );
+    }
+    if ex.head.readonly && action != "refresh" {
+        return refuse(ex, "This login may only look (readonly_username).");
     }
     if ex.head.method == "GET" && action != "refresh" && ex.site.refuse_get_actions {
         return refuse(
@@ -156,7 +159,8 @@ fn page_end(out: &mut String) {
     );
 }
 
-fn status_page(message: Option<&str>, processes: Result<Value, Fault>) -> String {
+/// The status table; a read-only login gets no action links.
+fn status_page(message: Option<&str>, processes: Result<Value, Fault>, readonly: bool) -> String {
     let mut out = String::with_capacity(16 * 1024);
     page_start(&mut out, "status", "Supervisor Status");
     out.push_str("<main id=\"legacy\">\n");
@@ -168,10 +172,15 @@ fn status_page(message: Option<&str>, processes: Result<Value, Fault>) -> String
         );
     }
     out.push_str(
-        "<ul class=\"buttons\"><li><a class=\"button\" href=\"index.html?action=refresh\">Refresh</a></li>\
-         <li><a class=\"button\" href=\"index.html?action=restartall\">Restart All</a></li>\
-         <li><a class=\"button\" href=\"index.html?action=stopall\">Stop All</a></li></ul>\n",
+        "<ul class=\"buttons\"><li><a class=\"button\" href=\"index.html?action=refresh\">Refresh</a></li>",
     );
+    if !readonly {
+        out.push_str(
+            "<li><a class=\"button\" href=\"index.html?action=restartall\">Restart All</a></li>\
+             <li><a class=\"button\" href=\"index.html?action=stopall\">Stop All</a></li>",
+        );
+    }
+    out.push_str("</ul>\n");
     let mut infos: Vec<Value> = match processes {
         Ok(Value::Array(infos)) => infos,
         Ok(_) => Vec::new(),
@@ -192,7 +201,7 @@ fn status_page(message: Option<&str>, processes: Result<Value, Fault>) -> String
              <th>Name</th><th>Action</th></tr></thead><tbody>\n",
         );
         for (i, info) in infos.iter().enumerate() {
-            status_row(&mut out, info, i % 2 == 1);
+            status_row(&mut out, info, i % 2 == 1, readonly);
         }
         out.push_str("</tbody></table>\n");
     }
@@ -201,7 +210,7 @@ fn status_page(message: Option<&str>, processes: Result<Value, Fault>) -> String
     out
 }
 
-fn status_row(out: &mut String, info: &Value, shade: bool) {
+fn status_row(out: &mut String, info: &Value, shade: bool, readonly: bool) {
     let ns = namespec(info);
     let q = quote(&ns);
     let state = info
@@ -228,11 +237,16 @@ fn status_row(out: &mut String, info: &Value, shade: bool) {
         html(&ns),
     );
     let actions: &[(&str, &str)] = match state {
-        "RUNNING" => &[("restart", "Restart"), ("stop", "Stop")],
-        "STOPPED" | "EXITED" | "FATAL" => &[("start", "Start")],
-        _ => &[],
+        _ if readonly => &[],
+        "RUNNING" => &[
+            ("restart", "Restart"),
+            ("stop", "Stop"),
+            ("clearlog", "Clear Log"),
+        ],
+        "STOPPED" | "EXITED" | "FATAL" => &[("start", "Start"), ("clearlog", "Clear Log")],
+        _ => &[("clearlog", "Clear Log")],
     };
-    for (action, label) in actions.iter().chain(&[("clearlog", "Clear Log")]) {
+    for (action, label) in actions {
         let _ = write!(
             out,
             "<li><a href=\"index.html?processname={q}&amp;action={action}\">{label}</a></li>"
@@ -308,6 +322,7 @@ mod tests {
                 info("web", "grp", "RUNNING", "pid 7, uptime 0:00:01"),
                 info("a<b", "a<b", "FATAL", "Exited too quickly"),
             ])),
+            false,
         );
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!page.contains("<script>alert"));
@@ -324,7 +339,7 @@ mod tests {
 
     #[test]
     fn empty_table_says_so() {
-        let page = status_page(None, Ok(Value::Array(vec![])));
+        let page = status_page(None, Ok(Value::Array(vec![])), false);
         assert!(page.contains("No programs to manage"));
         assert!(!page.contains("class=\"msg\""));
     }

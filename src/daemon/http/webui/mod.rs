@@ -19,6 +19,7 @@ mod api;
 mod call;
 pub(crate) mod guard;
 mod legacy;
+pub(crate) mod readonly;
 mod text;
 
 use std::io::IoSlice;

@@ -228,6 +228,8 @@
     if (sv.identification) bits.push(sv.identification);
     setText(infoBox, bits.join(' · '));
     infoBox.className = 'svinfo' + (sv.state === 'RUNNING' ? '' : ' bad');
+    // A read-only login sees no buttons that would only be refused.
+    document.body.classList.toggle('ro', !!sv.readonly);
     data.processes.forEach(function (p) {
       var ns = namespec(p); seen[ns] = true;
       var r = rows[ns];
