@@ -839,6 +839,18 @@ fn readonly_login_may_look_but_not_touch() {
     assert!(ui.daemon.shutdown().success());
 }
 
+/// The live page as the read-only login: no buttons that would be refused.
+#[test]
+fn browser_readonly_login_sees_no_action_buttons() {
+    let extra = "readonly_username=viewer\nreadonly_password=look\n";
+    let mut ui = start(true, Some(("user", "s3cret")), extra, PROGRAMS);
+    let At::Tcp(port) = ui.at else { unreachable!() };
+    ui.wait_state("web", "running");
+    let base = format!("http://127.0.0.1:{port}");
+    run_browser("look", &base, Some(("viewer", "look")), "readonly");
+    assert!(ui.daemon.shutdown().success());
+}
+
 /// Half a read-only login, or one without the main login (which would
 /// leave everything open), is a config error.
 #[test]

@@ -7,6 +7,7 @@ Scenarios:
   walk   the whole walk: status, stop/start in place, restart a group,
          filter, log view following new output, stop all after confirming
   tti    time to interactive of a big page: prints `ready_ms=<n> rows=<n>`
+  look   as the read-only login: every process shown, only Log buttons
 
 Every wait is on a condition with a deadline; a failed check raises, and
 the exit status tells the Rust test.
@@ -201,10 +202,22 @@ def tti(driver):
     print(f"ready_ms={ready} rows={rows} filter_ms={filter_ms} poll_render_ms={render_ms}")
 
 
+def look(driver):
+    load(driver)
+    until(driver, "web running", lambda: state(driver, "web") == "RUNNING")
+    shown = [b.get_attribute("data-action") for b in driver.find_elements(By.CSS_SELECTOR, "button[data-action]")
+             if b.is_displayed()]
+    assert "stop" not in shown and "stopall" not in shown and "restartgroup" not in shown, shown
+    assert "log" in shown and "mainlog" in shown, shown
+    click(driver, "web", "log")
+    until(driver, "the log for the viewer", lambda: "tick" in driver.find_element(By.ID, "logtext").text)
+    shot(driver, "07-readonly")
+
+
 def main():
     driver = browser()
     try:
-        {"walk": walk, "tti": tti}[SCENARIO](driver)
+        {"walk": walk, "tti": tti, "look": look}[SCENARIO](driver)
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         assert not errors, f"browser console errors: {errors}"
     finally:
