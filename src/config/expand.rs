@@ -181,6 +181,21 @@ impl<'a> Arg<'a> {
     }
 }
 
+/// Where the parser of one conversion is in the template.
+struct Cursor<'c> {
+    chars: &'c [char],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    /// The next character; running out is Python's "incomplete format".
+    fn next(&mut self) -> Result<char, ExpandError> {
+        let c = self.chars.get(self.pos).copied();
+        self.pos += 1;
+        c.ok_or_else(incomplete)
+    }
+}
+
 /// One parsed `%…` conversion.
 struct Spec<'a> {
     /// Char index of the `%`.
@@ -211,11 +226,9 @@ impl<'a> Spec<'a> {
         names: &'a Names,
         named_seen: bool,
     ) -> Result<Self, ExpandError> {
-        let mut pos = start + 1;
-        let mut next = || {
-            let c = chars.get(pos).copied();
-            pos += 1;
-            c.ok_or_else(incomplete)
+        let mut at = Cursor {
+            chars,
+            pos: start + 1,
         };
         let mut spec = Spec {
             start,
@@ -231,93 +244,110 @@ impl<'a> Spec<'a> {
             precision: None,
             conversion: '\0',
         };
-
-        let mut c = next()?;
+        let mut c = at.next()?;
         if c == '(' {
-            // Python allows balanced parentheses inside the name.
-            let mut depth = 1;
-            let mut name = String::new();
-            loop {
-                let k = next().map_err(|_| bad("incomplete format key"))?;
-                match k {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                if depth == 0 {
-                    break;
-                }
-                name.push(k);
-            }
-            match names.get(&name) {
-                Some(value) => {
-                    spec.named = true;
-                    spec.arg = Arg::Value(value);
-                }
-                None => return Err(ExpandError::UnknownName(name)),
-            }
-            c = next()?;
+            spec.name(&mut at, names)?;
+            c = at.next()?;
         }
-
-        loop {
-            match c {
-                '-' => spec.left = true,
-                '+' => spec.plus = true,
-                ' ' => spec.blank = true,
-                '#' => spec.alt = true,
-                '0' => spec.zero = true,
-                _ => break,
-            }
-            c = next()?;
-        }
-
-        if c == '*' {
-            let n = star_value(spec.arg.take()?)?;
-            if n < 0 {
-                spec.left = true;
-            }
-            spec.width = n.unsigned_abs();
-            c = next()?;
-        } else {
-            let mut width: i64 = 0;
-            while let Some(d) = c.to_digit(10) {
-                width = width
-                    .checked_mul(10)
-                    .and_then(|w| w.checked_add(i64::from(d)))
-                    .ok_or_else(|| bad("width too big"))?;
-                c = next()?;
-            }
-            spec.width = width.unsigned_abs();
-        }
-
-        if c == '.' {
-            c = next()?;
-            if c == '*' {
-                let n = star_value(spec.arg.take()?)?;
-                let n = i32::try_from(n)
-                    .map_err(|_| bad("Python int too large to convert to C int"))?;
-                spec.precision = Some(n.max(0).unsigned_abs().into());
-                c = next()?;
-            } else {
-                let mut precision: i32 = 0;
-                while let Some(d) = c.to_digit(10) {
-                    precision = precision
-                        .checked_mul(10)
-                        .and_then(|p| p.checked_add(d as i32))
-                        .ok_or_else(|| bad("precision too big"))?;
-                    c = next()?;
-                }
-                spec.precision = Some(precision.unsigned_abs().into());
-            }
-        }
-
+        c = spec.flags(c, &mut at)?;
+        c = spec.width(c, &mut at)?;
+        c = spec.precision(c, &mut at)?;
         // One length modifier is accepted and ignored, as in C.
         if matches!(c, 'h' | 'l' | 'L') {
-            c = next()?;
+            c = at.next()?;
         }
         spec.conversion = c;
-        spec.end = pos;
+        spec.end = at.pos;
         Ok(spec)
+    }
+
+    /// `(name)`, the `(` already read: looked up at once, as Python does.
+    fn name(&mut self, at: &mut Cursor, names: &'a Names) -> Result<(), ExpandError> {
+        // Python allows balanced parentheses inside the name.
+        let mut depth = 1;
+        let mut name = String::new();
+        loop {
+            let k = at.next().map_err(|_| bad("incomplete format key"))?;
+            match k {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                break;
+            }
+            name.push(k);
+        }
+        match names.get(&name) {
+            Some(value) => {
+                self.named = true;
+                self.arg = Arg::Value(value);
+                Ok(())
+            }
+            None => Err(ExpandError::UnknownName(name)),
+        }
+    }
+
+    /// The flags `-+ #0` from `c` on; the first character after them.
+    fn flags(&mut self, mut c: char, at: &mut Cursor) -> Result<char, ExpandError> {
+        loop {
+            match c {
+                '-' => self.left = true,
+                '+' => self.plus = true,
+                ' ' => self.blank = true,
+                '#' => self.alt = true,
+                '0' => self.zero = true,
+                _ => return Ok(c),
+            }
+            c = at.next()?;
+        }
+    }
+
+    /// A width (digits, or `*` taking the argument) from `c` on.
+    fn width(&mut self, mut c: char, at: &mut Cursor) -> Result<char, ExpandError> {
+        if c == '*' {
+            let n = star_value(self.arg.take()?)?;
+            if n < 0 {
+                self.left = true;
+            }
+            self.width = n.unsigned_abs();
+            return at.next();
+        }
+        let mut width: i64 = 0;
+        while let Some(d) = c.to_digit(10) {
+            width = width
+                .checked_mul(10)
+                .and_then(|w| w.checked_add(i64::from(d)))
+                .ok_or_else(|| bad("width too big"))?;
+            c = at.next()?;
+        }
+        self.width = width.unsigned_abs();
+        Ok(c)
+    }
+
+    /// `.` and a precision (digits, or `*`), if `c` is the `.`.
+    fn precision(&mut self, c: char, at: &mut Cursor) -> Result<char, ExpandError> {
+        if c != '.' {
+            return Ok(c);
+        }
+        let mut c = at.next()?;
+        if c == '*' {
+            let n = star_value(self.arg.take()?)?;
+            let n =
+                i32::try_from(n).map_err(|_| bad("Python int too large to convert to C int"))?;
+            self.precision = Some(n.max(0).unsigned_abs().into());
+            return at.next();
+        }
+        let mut precision: i32 = 0;
+        while let Some(d) = c.to_digit(10) {
+            precision = precision
+                .checked_mul(10)
+                .and_then(|p| p.checked_add(d as i32))
+                .ok_or_else(|| bad("precision too big"))?;
+            c = at.next()?;
+        }
+        self.precision = Some(precision.unsigned_abs().into());
+        Ok(c)
     }
 
     /// The text this spec produces.

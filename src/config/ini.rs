@@ -162,95 +162,27 @@ impl Document {
         // Windows editors like to add a byte order mark; Python would take it
         // as part of the first line and find no section header.
         let text = text.strip_prefix(UTF8_BOM).unwrap_or(text);
-        let shared: Rc<str> = Rc::from(file);
-        // Like Python, the current section and option start afresh in every
-        // file: a file cannot continue a value begun in another one.
-        let mut section: Option<Target> = None;
-        let mut option: Option<usize> = None;
-        // Indentation (in characters) of the last header or key line.
-        let mut indent_level = 0;
-        let mut errors = BadLines::default();
-
+        let mut reading = FileRead {
+            file,
+            shared: Rc::from(file),
+            here,
+            section: None,
+            option: None,
+            indent_level: 0,
+            errors: BadLines::default(),
+        };
         for (index, line) in split_lines(text).enumerate() {
-            let lineno = index + 1;
-            let comment = comment_start(&line.text);
-            let kept = &line.text[..comment.unwrap_or(line.text.len())];
-            // Bad bytes in a comment are harmless since it is thrown away; in
-            // kept text they would silently become U+FFFD.
-            if line.invalid.iter().any(|&at| at < kept.len()) {
-                return Err(IniError::Encoding {
-                    file: file.to_string(),
-                    line: lineno,
-                });
-            }
-            let value = kept.trim_matches(is_py_space);
-
-            if value.is_empty() {
-                // A blank line may sit inside a multi-line value; trailing
-                // ones are dropped when the value is finished. A line that
-                // is only a comment is not part of any value.
-                if comment.is_none() {
-                    if let (Some(target), Some(at)) = (section, option) {
-                        self.entries_mut(target).list[at].value.push('\n');
-                    }
-                }
-                continue;
-            }
-
-            let indent = line.text.chars().take_while(|&c| is_py_space(c)).count();
-            if let (Some(target), Some(at), true) = (section, option, indent > indent_level) {
-                let entry = &mut self.entries_mut(target).list[at];
-                entry.value.push('\n');
-                entry.value.push_str(value);
-                continue;
-            }
-            indent_level = indent;
-
-            if let Some(name) = section_header(value) {
-                self.finish_value(section, option, here);
-                option = None;
-                section = Some(self.open_section(name, &shared, lineno));
-                continue;
-            }
-            let Some(target) = section else {
-                return Err(IniError::NoSectionHeaders {
-                    file: file.to_string(),
-                    line: lineno,
-                    text: line.raw(),
-                });
-            };
-            match split_option(value) {
-                Some((key, val)) if !key.is_empty() => {
-                    self.finish_value(section, option, here);
-                    let entry = Entry {
-                        key: key.to_lowercase(),
-                        value: val.to_string(),
-                        file: Rc::clone(&shared),
-                        line: lineno,
-                    };
-                    option = Some(self.entries_mut(target).set(entry));
-                }
-                Some(_) => {
-                    // Python stores the value under an empty key, which no
-                    // lookup can reach, and no later line can continue it.
-                    errors.push(lineno, &line);
-                    self.finish_value(section, option, here);
-                    option = None;
-                }
-                // Python keeps the current option here, so a deeper line that
-                // follows still continues it.
-                None => errors.push(lineno, &line),
-            }
+            reading.line(self, index + 1, &line)?;
         }
-        self.finish_value(section, option, here);
+        self.finish_value(reading.section, reading.option, here);
 
-        if errors.lines.is_empty() {
+        if reading.errors.lines.is_empty() {
             Ok(())
         } else {
             Err(IniError::Parsing {
                 file: file.to_string(),
-                lines: errors.lines,
-                more: errors.more,
+                lines: reading.errors.lines,
+                more: reading.errors.more,
             })
         }
     }
@@ -323,6 +255,108 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Python's `default_section`.
 const DEFAULT_SECTION: &str = "DEFAULT";
 const HERE: &str = "%(here)s";
+
+/// The state of [`Document::read`] within one file. Like Python, the current
+/// section and option start afresh in every file: a file cannot continue a
+/// value begun in another one.
+struct FileRead<'a> {
+    file: &'a str,
+    shared: Rc<str>,
+    here: Option<&'a str>,
+    section: Option<Target>,
+    /// The entry the next deeper-indented line continues.
+    option: Option<usize>,
+    /// Indentation (in characters) of the last header or key line.
+    indent_level: usize,
+    errors: BadLines,
+}
+
+impl FileRead<'_> {
+    /// Read one line into `doc`: a blank line, a continuation, a header or a key.
+    fn line(&mut self, doc: &mut Document, lineno: usize, line: &Line) -> Result<(), IniError> {
+        let comment = comment_start(&line.text);
+        let kept = &line.text[..comment.unwrap_or(line.text.len())];
+        // Bad bytes in a comment are harmless since it is thrown away; in
+        // kept text they would silently become U+FFFD.
+        if line.invalid.iter().any(|&at| at < kept.len()) {
+            return Err(IniError::Encoding {
+                file: self.file.to_string(),
+                line: lineno,
+            });
+        }
+        let value = kept.trim_matches(is_py_space);
+
+        if value.is_empty() {
+            // A blank line may sit inside a multi-line value; trailing
+            // ones are dropped when the value is finished. A line that
+            // is only a comment is not part of any value.
+            if comment.is_none() {
+                if let (Some(target), Some(at)) = (self.section, self.option) {
+                    doc.entries_mut(target).list[at].value.push('\n');
+                }
+            }
+            return Ok(());
+        }
+
+        let indent = line.text.chars().take_while(|&c| is_py_space(c)).count();
+        if let (Some(target), Some(at), true) =
+            (self.section, self.option, indent > self.indent_level)
+        {
+            let entry = &mut doc.entries_mut(target).list[at];
+            entry.value.push('\n');
+            entry.value.push_str(value);
+            return Ok(());
+        }
+        self.indent_level = indent;
+        self.header_or_key(doc, lineno, line, value)
+    }
+
+    /// A line at the current indentation or less: a section header or a new key.
+    fn header_or_key(
+        &mut self,
+        doc: &mut Document,
+        lineno: usize,
+        line: &Line,
+        value: &str,
+    ) -> Result<(), IniError> {
+        if let Some(name) = section_header(value) {
+            doc.finish_value(self.section, self.option, self.here);
+            self.option = None;
+            self.section = Some(doc.open_section(name, &self.shared, lineno));
+            return Ok(());
+        }
+        let Some(target) = self.section else {
+            return Err(IniError::NoSectionHeaders {
+                file: self.file.to_string(),
+                line: lineno,
+                text: line.raw(),
+            });
+        };
+        match split_option(value) {
+            Some((key, val)) if !key.is_empty() => {
+                doc.finish_value(self.section, self.option, self.here);
+                let entry = Entry {
+                    key: key.to_lowercase(),
+                    value: val.to_string(),
+                    file: Rc::clone(&self.shared),
+                    line: lineno,
+                };
+                self.option = Some(doc.entries_mut(target).set(entry));
+            }
+            Some(_) => {
+                // Python stores the value under an empty key, which no
+                // lookup can reach, and no later line can continue it.
+                self.errors.push(lineno, line);
+                doc.finish_value(self.section, self.option, self.here);
+                self.option = None;
+            }
+            // Python keeps the current option here, so a deeper line that
+            // follows still continues it.
+            None => self.errors.push(lineno, line),
+        }
+        Ok(())
+    }
+}
 
 /// The lines of one file that could not be parsed.
 #[derive(Default)]

@@ -98,86 +98,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     // Which setting each option already set, to refuse a second one as Supervisor does.
     let mut seen: Vec<&'static str> = Vec::new();
     for (opt, value) in &opts {
-        let invalid = |msg: String| format!("invalid value for {opt} {}: {msg}", repr(value));
-        let o = &mut options.overrides;
-        let setting: &'static str = match opt.as_str() {
-            "-h" | "-?" | "--help" => return Ok(Command::Help),
-            "-v" | "--version" => return Ok(Command::Version),
-            "-c" | "--configuration" => {
-                options.configuration = Some(PathBuf::from(value));
-                "configuration"
-            }
-            "-n" | "--nodaemon" => {
-                o.nodaemon = true;
-                "nodaemon"
-            }
-            "-s" | "--silent" => {
-                o.silent = true;
-                "silent"
-            }
-            "-u" | "--user" => {
-                o.user = Some(value.clone());
-                "user"
-            }
-            "-m" | "--umask" => {
-                o.umask = Some(dt::octal(value).map_err(invalid)?);
-                "umask"
-            }
-            "-d" | "--directory" => {
-                o.directory = Some(dt::existing_directory(value).map_err(invalid)?);
-                "directory"
-            }
-            "-l" | "--logfile" => {
-                o.logfile = Some(dt::existing_dirpath(value).map_err(invalid)?);
-                "logfile"
-            }
-            "-y" | "--logfile_maxbytes" => {
-                o.logfile_maxbytes = Some(dt::byte_size(value).map_err(invalid)?);
-                "logfile_maxbytes"
-            }
-            "-z" | "--logfile_backups" => {
-                o.logfile_backups = Some(dt::integer(value).map_err(invalid)?);
-                "logfile_backups"
-            }
-            "-e" | "--loglevel" => {
-                o.loglevel = Some(dt::log_level(value).map_err(invalid)?);
-                "loglevel"
-            }
-            "-j" | "--pidfile" => {
-                o.pidfile = Some(dt::existing_dirpath(value).map_err(invalid)?);
-                "pidfile"
-            }
-            "-i" | "--identifier" => {
-                o.identifier = Some(value.clone());
-                "identifier"
-            }
-            "-q" | "--childlogdir" => {
-                o.childlogdir = Some(dt::existing_directory(value).map_err(invalid)?);
-                "childlogdir"
-            }
-            "-k" | "--nocleanup" => {
-                o.nocleanup = true;
-                "nocleanup"
-            }
-            "-a" | "--minfds" => {
-                o.minfds = Some(dt::integer(value).map_err(invalid)?);
-                "minfds"
-            }
-            "-t" | "--strip_ansi" => {
-                o.strip_ansi = true;
-                "strip_ansi"
-            }
-            "--minprocs" => {
-                o.minprocs = Some(dt::integer(value).map_err(invalid)?);
-                "minprocs"
-            }
-            // Python's profiler has no meaning here; accepted so old scripts still run.
-            "--profile_options" => "profile_options",
-            "--check-config" => {
-                options.check_config = true;
-                "check_config"
-            }
-            other => unreachable!("getopt returned an option not in the table: {other}"),
+        let setting = match apply_option(opt, value, &mut options)? {
+            Applied::Finish(command) => return Ok(command),
+            Applied::Set(setting) => setting,
         };
         if seen.contains(&setting) {
             return Err(format!("conflicting command line option {}", repr(opt)));
@@ -185,6 +108,118 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         seen.push(setting);
     }
     Ok(Command::Run(Box::new(options)))
+}
+
+/// What one option did.
+enum Applied {
+    /// `-h` or `-v`: parsing stops here with this command.
+    Finish(Command),
+    /// The option set this setting (named, so a second option for it is refused).
+    Set(&'static str),
+}
+
+/// Apply one option from getopt to `options`.
+fn apply_option(opt: &str, value: &str, options: &mut Options) -> Result<Applied, String> {
+    let setting = match opt {
+        "-h" | "-?" | "--help" => return Ok(Applied::Finish(Command::Help)),
+        "-v" | "--version" => return Ok(Applied::Finish(Command::Version)),
+        "-c" | "--configuration" => {
+            options.configuration = Some(PathBuf::from(value));
+            "configuration"
+        }
+        "--check-config" => {
+            options.check_config = true;
+            "check_config"
+        }
+        _ => match set_flag(opt, &mut options.overrides) {
+            Some(setting) => setting,
+            None => set_value(opt, value, &mut options.overrides)?,
+        },
+    };
+    Ok(Applied::Set(setting))
+}
+
+/// The overrides that take no value; `None` when `opt` is not one of them.
+fn set_flag(opt: &str, o: &mut Overrides) -> Option<&'static str> {
+    let setting = match opt {
+        "-n" | "--nodaemon" => {
+            o.nodaemon = true;
+            "nodaemon"
+        }
+        "-s" | "--silent" => {
+            o.silent = true;
+            "silent"
+        }
+        "-k" | "--nocleanup" => {
+            o.nocleanup = true;
+            "nocleanup"
+        }
+        "-t" | "--strip_ansi" => {
+            o.strip_ansi = true;
+            "strip_ansi"
+        }
+        // Python's profiler has no meaning here; accepted so old scripts still run.
+        "--profile_options" => "profile_options",
+        _ => return None,
+    };
+    Some(setting)
+}
+
+/// The overrides that take a value, checked as the config file's setting would be.
+fn set_value(opt: &str, value: &str, o: &mut Overrides) -> Result<&'static str, String> {
+    let invalid = |msg: String| format!("invalid value for {opt} {}: {msg}", repr(value));
+    let setting = match opt {
+        "-u" | "--user" => {
+            o.user = Some(value.to_string());
+            "user"
+        }
+        "-m" | "--umask" => {
+            o.umask = Some(dt::octal(value).map_err(invalid)?);
+            "umask"
+        }
+        "-d" | "--directory" => {
+            o.directory = Some(dt::existing_directory(value).map_err(invalid)?);
+            "directory"
+        }
+        "-l" | "--logfile" => {
+            o.logfile = Some(dt::existing_dirpath(value).map_err(invalid)?);
+            "logfile"
+        }
+        "-y" | "--logfile_maxbytes" => {
+            o.logfile_maxbytes = Some(dt::byte_size(value).map_err(invalid)?);
+            "logfile_maxbytes"
+        }
+        "-z" | "--logfile_backups" => {
+            o.logfile_backups = Some(dt::integer(value).map_err(invalid)?);
+            "logfile_backups"
+        }
+        "-e" | "--loglevel" => {
+            o.loglevel = Some(dt::log_level(value).map_err(invalid)?);
+            "loglevel"
+        }
+        "-j" | "--pidfile" => {
+            o.pidfile = Some(dt::existing_dirpath(value).map_err(invalid)?);
+            "pidfile"
+        }
+        "-i" | "--identifier" => {
+            o.identifier = Some(value.to_string());
+            "identifier"
+        }
+        "-q" | "--childlogdir" => {
+            o.childlogdir = Some(dt::existing_directory(value).map_err(invalid)?);
+            "childlogdir"
+        }
+        "-a" | "--minfds" => {
+            o.minfds = Some(dt::integer(value).map_err(invalid)?);
+            "minfds"
+        }
+        "--minprocs" => {
+            o.minprocs = Some(dt::integer(value).map_err(invalid)?);
+            "minprocs"
+        }
+        other => unreachable!("getopt returned an option not in the table: {other}"),
+    };
+    Ok(setting)
 }
 
 #[cfg(test)]

@@ -31,24 +31,9 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
     switch_user(&config, &mut log)?;
     raise_limits(&config, &mut log)?;
 
-    // umask and directory before anything is created, so the log, the
-    // pidfile and the children all see them (Supervisor applies them only
-    // when daemonizing, which containers never do).
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
-        config.supervisord.umask as nix::libc::mode_t,
-    ));
-    if let Some(dir) = &config.supervisord.directory {
-        match std::env::set_current_dir(dir) {
-            Ok(()) => log.log(
-                LogLevel::Info,
-                &format!("set current directory: '{}'", dir.display()),
-            ),
-            Err(e) => log.log(
-                LogLevel::Critical,
-                &format!("can't chdir into '{}': {e}", dir.display()),
-            ),
-        }
-    }
+    // Before anything is created, so the log, the pidfile and the children
+    // all see them.
+    enter_umask_and_directory(&config, &mut log);
 
     log.open(&config.supervisord)
         .map_err(|e| format!("cannot open the main log: {e}"))?;
@@ -97,6 +82,27 @@ pub fn run(config: Config, source: Source) -> Result<i32, String> {
         let _ = std::fs::remove_file(path);
     }
     Ok(status)
+}
+
+/// `[supervisord] umask` and `directory`, applied in the foreground too
+/// (Supervisor applies them only when daemonizing, which containers never
+/// do). A directory that cannot be entered is logged, not fatal.
+fn enter_umask_and_directory(config: &Config, log: &mut MainLog) {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        config.supervisord.umask as nix::libc::mode_t,
+    ));
+    if let Some(dir) = &config.supervisord.directory {
+        match std::env::set_current_dir(dir) {
+            Ok(()) => log.log(
+                LogLevel::Info,
+                &format!("set current directory: '{}'", dir.display()),
+            ),
+            Err(e) => log.log(
+                LogLevel::Critical,
+                &format!("can't chdir into '{}': {e}", dir.display()),
+            ),
+        }
+    }
 }
 
 /// fds 0–2 must be open: the pipes we create must never land on them, or

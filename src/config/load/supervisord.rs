@@ -40,17 +40,7 @@ impl<'a> Loader<'a> {
             prefix: s.typed("console_prefix", "false", &names, dt::boolean)?,
             timestamps: s.typed("console_timestamps", "false", &names, dt::boolean)?,
         };
-        // Supervisor expands this value twice (so `%` needs `%%%%`); once is enough.
-        let environment = match s.entry("environment") {
-            Some(e) => {
-                let text = s.expand_entry(e, &names, "environment")?;
-                check_environment(&s, e, &text)?
-            }
-            None => Vec::new(),
-        };
-        // `environment=` wins over `env_files=` (our extension).
-        let file_env = s.env_files(&names, &self.host.cwd)?;
-        let environment = environment::merge(&file_env, environment);
+        let environment = self.environment(&s, &names)?;
         let exit_when_done = s.typed("exit_when_done", "false", &names, dt::boolean)?;
         let shutdown_timeout = s.typed_optional(
             "shutdown_timeout",
@@ -64,15 +54,7 @@ impl<'a> Loader<'a> {
             env_names.insert(format!("ENV_{k}"), Value::Str(v.clone()));
         }
 
-        // The command line wins over the file; the file's values were still checked.
-        let user_name = o.user.clone().or(user);
-        let user = match user_name {
-            Some(name) => Some(dt::user(&name).map_err(|msg| match &o.user {
-                Some(_) => ConfigError(msg),
-                None => s.error(s.entry("user"), &msg),
-            })?),
-            None => None,
-        };
+        let user = user_of(&s, o, user)?;
         let logfile = o.logfile.clone().unwrap_or(logfile);
         let logfile = if logfile.as_os_str() == "syslog" {
             MainLogTarget::Syslog
@@ -110,6 +92,33 @@ impl<'a> Loader<'a> {
 
 /// Supervisor's default temporary directory: the first usable of `$TMPDIR`,
 /// `$TEMP`, `$TMP`, then the usual system directories.
+impl Loader<'_> {
+    /// `environment=` over `env_files=` (our extension). Supervisor expands
+    /// this value twice (so `%` needs `%%%%`); once is enough.
+    fn environment(&self, s: &SectionCtx, names: &Names) -> Result<Vec<(String, String)>> {
+        let environment = match s.entry("environment") {
+            Some(e) => {
+                let text = s.expand_entry(e, names, "environment")?;
+                check_environment(s, e, &text)?
+            }
+            None => Vec::new(),
+        };
+        let file_env = s.env_files(names, &self.host.cwd)?;
+        Ok(environment::merge(&file_env, environment))
+    }
+}
+
+/// `-u` wins over `user=`; the file's value was still checked (expanded).
+fn user_of(s: &SectionCtx, o: &Overrides, from_file: Option<String>) -> Result<Option<User>> {
+    let Some(name) = o.user.clone().or(from_file) else {
+        return Ok(None);
+    };
+    dt::user(&name).map(Some).map_err(|msg| match &o.user {
+        Some(_) => ConfigError(msg),
+        None => s.error(s.entry("user"), &msg),
+    })
+}
+
 fn temp_dir(host: &Host) -> String {
     let candidates = ["TMPDIR", "TEMP", "TMP"]
         .iter()

@@ -75,7 +75,7 @@ pub(super) fn socket_error_message(e: &io::Error) -> String {
 pub(super) fn bind_tcp(section: &InetHttpServer) -> Result<TcpListener, String> {
     let addr = resolve(&section.host, section.port)?;
     // std sets SO_REUSEADDR on Unix, as Supervisor does.
-    let listener = TcpListener::bind(addr).map_err(|e| {
+    let listener = tcp_listener(addr).map_err(|e| {
         let message = socket_error_message(&e);
         if denied(&e) {
             format!(
@@ -87,6 +87,30 @@ pub(super) fn bind_tcp(section: &InetHttpServer) -> Result<TcpListener, String> 
         }
     })?;
     Ok(listener)
+}
+
+/// A listening TCP socket with `SO_REUSEADDR` (as Supervisor sets it) and
+/// the largest backlog the system allows, like the unix sockets get: std's
+/// `TcpListener::bind` listens with 128, so a burst of clients beyond that
+/// waits for a SYN retry (a second or more) instead of the accept loop.
+fn tcp_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    use nix::sys::socket::{
+        bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+        SockaddrIn, SockaddrIn6,
+    };
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    match addr {
+        SocketAddr::V4(v4) => bind(raw, &SockaddrIn::from(v4))?,
+        SocketAddr::V6(v6) => bind(raw, &SockaddrIn6::from(v6))?,
+    }
+    listen(&fd, Backlog::MAXALLOWABLE)?;
+    Ok(TcpListener::from(fd))
 }
 
 /// Permission errors are the ones a user fixes by choosing another place:

@@ -1086,3 +1086,26 @@ fn stop_ends_streams_and_idle_connections() {
 }
 
 mod budgets;
+
+#[test]
+fn a_burst_of_tcp_clients_beyond_128_waited_for_syn_retries() {
+    // std's TcpListener::bind listens with a backlog of 128: clients past it
+    // had their SYN dropped and waited a second or more for a retry. Ours
+    // queues as many as the system allows (at least the 300 here).
+    let section = InetHttpServer {
+        host: "127.0.0.1".into(),
+        port: 0,
+        ..inet_section(None)
+    };
+    let listener = listen::bind_tcp(&section).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut clients = Vec::new();
+    for i in 0..300 {
+        // Nobody accepts: each connect completes only if the kernel queues it.
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+            Ok(stream) => clients.push(stream),
+            Err(e) => panic!("client {i} was not queued: {e}"),
+        }
+    }
+    assert_eq!(clients.len(), 300);
+}

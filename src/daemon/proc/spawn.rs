@@ -373,6 +373,10 @@ fn fork_child(plan: &ChildPlan, fds: [RawFd; 3]) -> nix::Result<i32> {
 
 /// The child between fork and exec, in the order of processes.md §5.2.
 /// Never returns: it execs or exits 127.
+///
+/// This function and the steps it calls run in a copy of a threaded process:
+/// they make only async-signal-safe libc calls on memory the parent prepared
+/// in `plan`, and never allocate or take a lock. Keep it that way.
 fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
     // SAFETY (whole function): only async-signal-safe libc calls, on
     // pointers into `plan`, which the parent built and which stays alive
@@ -384,27 +388,8 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
             report(&plan.setpgid_prefix, errno());
             fail();
         }
-        // 2. The pipes become fds 0, 1, 2 (dup2 clears close-on-exec). A
-        // failure here would run the program with the wrong stdio (or none),
-        // so it fails the spawn like any other child-side failure; the
-        // message goes to fd 2 if that is already the pipe, else nowhere.
-        for (target, &fd) in fds.iter().enumerate() {
-            let result = if fd == target as RawFd {
-                // dup2 onto itself would keep FD_CLOEXEC set.
-                libc::fcntl(fd, libc::F_SETFD, 0)
-            } else {
-                loop {
-                    let r = libc::dup2(fd, target as RawFd);
-                    if r >= 0 || errno() != libc::EINTR {
-                        break r;
-                    }
-                }
-            };
-            if result < 0 {
-                report(&plan.dup2_prefix, errno());
-                fail();
-            }
-        }
+        // 2. The pipes become fds 0, 1, 2.
+        child_stdio(plan, fds);
         // 3. Nothing else of ours leaks into the program.
         if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
             for fd in 3..65536 {
@@ -412,21 +397,7 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
             }
         }
         // 4. Drop privileges.
-        if let Some((uid, gid, groups)) = &plan.user {
-            if libc::getuid() != uid.as_raw() {
-                if libc::getuid() != 0 {
-                    write_all(2, &plan.nonroot_message);
-                    fail();
-                }
-                if libc::setgroups(groups.len(), groups.as_ptr()) != 0
-                    || libc::setgid(gid.as_raw()) != 0
-                    || libc::setuid(uid.as_raw()) != 0
-                {
-                    report(&plan.setuid_prefix, errno());
-                    fail();
-                }
-            }
-        }
+        child_drop_privileges(plan);
         // 6. The working directory, as the target user.
         if let Some(dir) = &plan.directory {
             if libc::chdir(dir.as_ptr()) != 0 {
@@ -438,17 +409,7 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
         if let Some(mask) = plan.umask {
             libc::umask(mask);
         }
-        // Default dispositions and an empty mask: a program must not inherit
-        // what supervisord ignores or blocks (Supervisor leaks SIGPIPE and
-        // SIGXFSZ as ignored).
-        for signal in 1..=64 {
-            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-                libc::signal(signal, libc::SIG_DFL);
-            }
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        child_reset_signals();
         // 8. exec (5. the environment is in env_ptrs).
         libc::execve(
             plan.path.as_ptr(),
@@ -458,6 +419,76 @@ fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
         report(&plan.exec_prefix, errno());
         fail()
     }
+}
+
+/// Step 2 of [`child_after_fork`]: `fds` become 0, 1, 2 (dup2 clears
+/// close-on-exec). A failure here would run the program with the wrong stdio
+/// (or none), so it fails the spawn like any other child-side failure; the
+/// message goes to fd 2 if that is already the pipe, else nowhere.
+///
+/// # Safety
+/// Only between fork and exec, in the child (see [`child_after_fork`]).
+unsafe fn child_stdio(plan: &ChildPlan, fds: [RawFd; 3]) {
+    for (target, &fd) in fds.iter().enumerate() {
+        let result = if fd == target as RawFd {
+            // dup2 onto itself would keep FD_CLOEXEC set.
+            libc::fcntl(fd, libc::F_SETFD, 0)
+        } else {
+            loop {
+                let r = libc::dup2(fd, target as RawFd);
+                if r >= 0 || errno() != libc::EINTR {
+                    break r;
+                }
+            }
+        };
+        if result < 0 {
+            report(&plan.dup2_prefix, errno());
+            fail();
+        }
+    }
+}
+
+/// Step 4 of [`child_after_fork`]: become the configured user, with its
+/// groups; only root can, and a program already running as that user
+/// stays as it is.
+///
+/// # Safety
+/// Only between fork and exec, in the child (see [`child_after_fork`]).
+unsafe fn child_drop_privileges(plan: &ChildPlan) {
+    let Some((uid, gid, groups)) = &plan.user else {
+        return;
+    };
+    if libc::getuid() == uid.as_raw() {
+        return;
+    }
+    if libc::getuid() != 0 {
+        write_all(2, &plan.nonroot_message);
+        fail();
+    }
+    if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+        || libc::setgid(gid.as_raw()) != 0
+        || libc::setuid(uid.as_raw()) != 0
+    {
+        report(&plan.setuid_prefix, errno());
+        fail();
+    }
+}
+
+/// Default dispositions and an empty mask: a program must not inherit what
+/// supervisord ignores or blocks (Supervisor leaks SIGPIPE and SIGXFSZ as
+/// ignored).
+///
+/// # Safety
+/// Only between fork and exec, in the child (see [`child_after_fork`]).
+unsafe fn child_reset_signals() {
+    for signal in 1..=64 {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 }
 
 /// Fork into the background. The parent gets `Ok(false)` and should exit 0
