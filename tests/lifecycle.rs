@@ -351,6 +351,11 @@ fn a_crash_loop_restarts_at_most_once_a_second() {
     let spawns = lines_with(&log, "spawned: 'crash'");
     assert!(spawns.len() <= 4, "{} spawns in 2.5 s", spawns.len());
     let stamps: Vec<i64> = spawns.iter().map(|l| stamp_ms(l)).collect();
+    let gaps: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    eprintln!(
+        "figure: crash loop: {} spawns in 2.5 s, gaps {gaps:?} ms",
+        spawns.len()
+    );
     for pair in stamps.windows(2) {
         assert!(
             pair[1] - pair[0] >= 950,
@@ -381,6 +386,7 @@ fn exponential_backoff_doubles_up_to_its_cap() {
         .collect();
     assert_eq!(stamps.len(), 5, "{log}");
     let gaps: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    eprintln!("figure: exponential backoff (cap 2 s): gaps {gaps:?} ms");
     for (gap, want) in gaps.iter().zip([1000, 2000, 2000, 2000]) {
         assert!(
             (want - 100..want + 400).contains(gap),
@@ -408,6 +414,10 @@ fn a_fatal_program_is_retried_after_fatal_retry_after() {
     let log = d.wait_for("retrying bad", SECS(15));
     let fatal = stamp_ms(lines_with(&log, "gave up: bad")[0]);
     let retry = stamp_ms(lines_with(&log, "retrying bad")[0]);
+    eprintln!(
+        "figure: fatal_retry_after=1: retried {} ms after FATAL",
+        retry - fatal
+    );
     assert!((900..1500).contains(&(retry - fatal)), "{log}");
     d.wait_log("a second attempt", SECS(10), |t| {
         lines_with(t, "spawned: 'bad'").len() >= 2
@@ -435,6 +445,15 @@ fn shutdown_timeout_bounds_the_stop_and_a_second_sigterm_escalates() {
         }
         let status = d.wait_exit(SECS(10));
         let took = asked.elapsed();
+        eprintln!(
+            "figure: shutdown_timeout=3 with a TERM-ignoring program{}: exit after {} ms",
+            if second_signal {
+                ", second SIGTERM"
+            } else {
+                ""
+            },
+            took.as_millis()
+        );
         assert!(status.success(), "{}", d.log_text());
         if second_signal {
             assert!(took < Duration::from_millis(1500), "took {took:?}");
@@ -502,6 +521,10 @@ fn as_pid1_the_budget_also_covers_the_leftovers_of_the_namespace() {
     };
     let took = asked.elapsed();
     let log = fs::read_to_string(dir.path().join("supervisord.log")).unwrap_or_default();
+    eprintln!(
+        "figure: PID 1, shutdown_timeout=3, a TERM-ignoring program and its leftover: exit after {} ms",
+        took.as_millis()
+    );
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(
         took < SECS(3) + Duration::from_millis(500),
