@@ -10,6 +10,7 @@ import time
 
 from .daemon import Daemon, log_time, program, sleepers
 from .procs import BenchError, children, context_switches, cpu_seconds, spawn, wait_exit, wait_until
+from . import scale
 from .report import Row, log
 
 MB = 1024 * 1024
@@ -336,6 +337,7 @@ GROUPS = {
     "respawn": respawn_group,
     "orphans": orphans_group,
     "size": size_group,
+    "scale": scale.scale_group,
 }
 
 

@@ -72,7 +72,7 @@ impl Daemon {
                         group: index,
                         process,
                     };
-                    (key, &self.table.process(key).config)
+                    (key, &*self.table.process(key).config)
                 })
                 .collect();
         self.outputs
