@@ -27,6 +27,9 @@ use super::spawn::{errno_name, ChildPlan};
 /// allocation), a few KiB even in a debug build.
 const CHILD_STACK: usize = 64 * 1024;
 
+/// close_range(2)'s flag: mark close-on-exec instead of closing.
+const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
+
 /// What the child's entry point gets through clone's `void *` argument.
 struct Start<'a> {
     plan: &'a ChildPlan,
@@ -113,8 +116,19 @@ fn after_clone(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
                 fail();
             }
         }
-        // 3. Nothing else of ours leaks into the program.
-        if sys(libc::SYS_close_range, 3, u32::MAX as usize, 0) != 0 {
+        // 3. Nothing else of ours leaks into the program. Every descriptor
+        // is marked close-on-exec rather than closed here: exec closes them
+        // after it has released the parent, so with thousands of pipes
+        // open the closing no longer holds the daemon up (Linux 5.11+;
+        // older kernels close them here).
+        if sys(
+            libc::SYS_close_range,
+            3,
+            u32::MAX as usize,
+            CLOSE_RANGE_CLOEXEC,
+        ) != 0
+            && sys(libc::SYS_close_range, 3, u32::MAX as usize, 0) != 0
+        {
             for fd in 3..65536 {
                 sys(libc::SYS_close, fd, 0, 0);
             }
