@@ -76,6 +76,14 @@ def rpc_latency(sock):
     return time.perf_counter() - start
 
 
+def uncached_latency(sock):
+    """rpc_latency at the start of a wall-clock second: our daemon reuses an
+    answer within the second it was made (`now` changes with the second),
+    and the figure wanted here is the cost of making one."""
+    time.sleep(1 - time.time() % 1 + 0.01)
+    return rpc_latency(sock)
+
+
 def timed(argv, limit=300):
     start = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=limit)
@@ -95,7 +103,7 @@ def one(ctx, impl, n, shape):
         switches = context_switches(d.pid)
         time.sleep(idle)
         r["switches"] = context_switches(d.pid) - switches
-        r["rpc"] = statistics.median(rpc_latency(d.sock) for _ in range(3))
+        r["rpc"] = statistics.median(uncached_latency(d.sock) for _ in range(3))
         ctl = [*impl.ctl, "-c", d.conf]
         r["status"], out = timed([*ctl, "status"])
         if out.stdout.count("RUNNING") != n:
@@ -116,7 +124,7 @@ def one(ctx, impl, n, shape):
 FIGURES = [
     ("running", "time until all RUNNING", "seconds"),
     ("status", "`supervisorctl status` wall time", "seconds"),
-    ("rpc", "getAllProcessInfo latency (unix socket)", "seconds"),
+    ("rpc", "getAllProcessInfo latency (unix socket, not cached)", "seconds"),
     ("rss", "RSS", "bytes"),
     ("switches", "context switches in 2 s idle", "count"),
     ("stop", "SIGTERM to exit", "seconds"),
