@@ -25,6 +25,9 @@ LARGEST = 10000
 # Python steps beyond this at 1,000 processes would take over a minute at
 # the largest size (they grow at least linearly): its largest row is skipped.
 PYTHON_SLOW_STEP = 6.0
+# Even below that, one of Python's steps at 9,000 processes took over a
+# minute (getAllProcessInfo, 2026-12-04), which alone would take the run past
+# its ten minutes: its largest size runs only with --python-largest.
 OPTIONS = {"startsecs": 0, "redirect_stderr": "true", "stdout_logfile": "NONE"}
 
 
@@ -142,6 +145,9 @@ def scale_group(ctx):
             for impl in ctx.impls:
                 if impl.name == "python" and n == 100:
                     continue  # only our per-program cost uses the 100 rows
+                if impl.name == "python" and n == top and not ctx.settings.python_largest:
+                    log(f"  scale: python, {n:,} {shape}: skipped (--python-largest runs it)")
+                    continue
                 if impl.name == "python" and n == top and python_slow:
                     log(f"  scale: python, {n:,} {shape}: skipped (a step took over "
                         f"{PYTHON_SLOW_STEP:g} s at 1,000)")
