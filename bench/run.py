@@ -10,12 +10,13 @@ generated configurations and prints one table (medians over repeats).
 Groups: daemon (RSS with 1/10/100 programs, idle cost, start and stop with
 100), stubborn (SIGKILL after stopwaitsecs), output (log throughput), rpc
 (getAllProcessInfo/s), ctl (supervisorctl status), respawn, orphans (reaping
-as PID 1; needs `unshare`), size.
+as PID 1; needs `unshare`), size, scale (1,000 and 10,000 programs).
 """
 
 import argparse
 import os
 import platform
+import resource
 import signal
 import sys
 import tempfile
@@ -37,6 +38,7 @@ class Settings:
     rpc_window: float = 2  # seconds per load-generator run
     ctl_runs: int = 100
     respawn_window: float = 5  # Python respawns on its 1 s tick
+    python_largest: bool = False  # Python's scale rows at the largest size
 
 
 QUICK = Settings(repeats=1, output_repeats=1, idle=2, rpc_window=1, ctl_runs=20, respawn_window=3)
@@ -58,15 +60,22 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one repeat, short windows (for development)")
     parser.add_argument("--only", help="comma-separated groups: " + ", ".join(measure.GROUPS))
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--python-largest", action="store_true",
+                        help="also run Python at the largest scale size (minutes per step)")
     args = parser.parse_args()
     groups = args.only.split(",") if args.only else list(measure.GROUPS)
     unknown = [g for g in groups if g not in measure.GROUPS]
     if unknown:
         parser.error(f"unknown group {', '.join(unknown)}; choose from {', '.join(measure.GROUPS)}")
     settings = QUICK if args.quick else Settings()
+    settings.python_largest = args.python_largest
 
     # A SIGTERM to the benchmark ends it through the same cleanup as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The scale rows hold two descriptors per process in each daemon, which
+    # inherits this limit: as high as it may go.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     started = time.monotonic()
     try:
         binary = build.supervisord()

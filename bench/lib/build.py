@@ -15,9 +15,10 @@ VENV = os.path.join(ROOT, "target", "interop-venv")  # shared with the interop t
 SUPERVISOR = "4.3.0"
 
 
-def cargo_build(manifest, *args):
+def cargo_build(manifest, *args, name=None):
     """Build a release binary; return the executable's path as cargo reports
-    it (so CARGO_TARGET_DIR is honoured)."""
+    it (so CARGO_TARGET_DIR is honoured): the one called `name`, else the
+    last one built."""
     out = subprocess.run(
         ["cargo", "build", "--release", "--quiet", "--manifest-path", manifest,
          "--message-format=json-render-diagnostics", *args],
@@ -26,8 +27,10 @@ def cargo_build(manifest, *args):
         raise BenchError(f"cargo build failed for {manifest}")
     executables = [json.loads(line).get("executable") for line in out.stdout.splitlines()]
     executables = [e for e in executables if e]
+    if name is not None:
+        executables = [e for e in executables if os.path.basename(e) == name]
     if not executables:
-        raise BenchError(f"cargo built no executable for {manifest}")
+        raise BenchError(f"cargo built no executable {name or ''} for {manifest}")
     return executables[-1]
 
 
@@ -43,8 +46,9 @@ def supervisord():
 
 
 def rpcload():
+    """The load generator, and beside it `spawnload` (the spawn baseline)."""
     log("building bench/rpcload")
-    return cargo_build(os.path.join(ROOT, "bench", "rpcload", "Cargo.toml"))
+    return cargo_build(os.path.join(ROOT, "bench", "rpcload", "Cargo.toml"), name="rpcload")
 
 
 def python_supervisor():

@@ -10,7 +10,8 @@ import time
 
 from .daemon import Daemon, log_time, program, sleepers
 from .procs import BenchError, children, context_switches, cpu_seconds, spawn, wait_exit, wait_until
-from .report import Row, log
+from . import scale
+from .report import Row, log, show
 
 MB = 1024 * 1024
 
@@ -77,9 +78,23 @@ def lifecycle(ctx, impl, n, idle):
         return result
 
 
+def plain_spawn(ctx, n=100):
+    """Seconds for a plain program (bench/rpcload's `spawnload`) to start
+    `n` `sleep`s with pipes, timed like a daemon's launch: from just before
+    it is started until the last one has exec'd."""
+    spawnload = os.path.join(os.path.dirname(ctx.rpcload), "spawnload")
+    start = time.time()
+    out = subprocess.run([spawnload, str(n)], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise BenchError(f"spawnload failed: {out.stderr.strip()}")
+    return int(out.stdout) / 1e9 - start
+
+
 def daemon_group(ctx):
     runs = {n: collect(ctx, lambda impl, n=n: lifecycle(ctx, impl, n, n == 10)) for n in (1, 10, 100)}
     idle = ctx.settings.idle
+    log_progress("spawning 100 `sleep`s from a plain program")
+    plain = statistics.median(plain_spawn(ctx) for _ in range(max(3, ctx.settings.repeats)))
     return [
         row("RSS of supervisord, 1 program", pick(runs[1], "rss"), "bytes"),
         row("RSS of supervisord, 10 programs", pick(runs[10], "rss"), "bytes"),
@@ -87,7 +102,8 @@ def daemon_group(ctx):
         row(f"context switches in {idle:g} s idle, 10 programs (all threads)",
             pick(runs[10], "switches"), "count"),
         row(f"CPU time in {idle:g} s idle, 10 programs", pick(runs[10], "cpu"), "seconds"),
-        row("launch until 100 programs RUNNING (startsecs=0)", pick(runs[100], "running"), "seconds"),
+        row("launch until 100 programs RUNNING (startsecs=0) (a plain program spawning "
+            f"100 `sleep`s: {show(plain, 'seconds')})", pick(runs[100], "running"), "seconds"),
         row("SIGTERM to exit, 100 programs", pick(runs[100], "stop"), "seconds"),
     ]
 
@@ -225,6 +241,12 @@ def ctl_group(ctx):
             if check.stdout.count("RUNNING") != 10:
                 raise BenchError(f"{impl.name} supervisorctl status: {check.stdout}{check.stderr}")
             times = []
+            if impl.name == "ours":
+                true_times = []
+                for _ in range(ctx.settings.ctl_runs):
+                    start = time.perf_counter()
+                    subprocess.run(["/bin/true"], stdout=subprocess.DEVNULL, timeout=60)
+                    true_times.append(time.perf_counter() - start)
             for _ in range(ctx.settings.ctl_runs):
                 start = time.perf_counter()
                 subprocess.run(argv, stdout=subprocess.DEVNULL, timeout=60)
@@ -234,7 +256,8 @@ def ctl_group(ctx):
     p99 = lambda times: times[max(0, -(-len(times) * 99 // 100) - 1)]
     runs = ctx.settings.ctl_runs
     return [
-        Row(f"`supervisorctl status`, 10 programs, p50 of {runs} runs",
+        Row(f"`supervisorctl status`, 10 programs, p50 of {runs} runs "
+            f"(`/bin/true`: {show(statistics.median(true_times), 'seconds')})",
             statistics.median(samples["ours"]), statistics.median(samples["python"]), "seconds"),
         Row(f"`supervisorctl status`, 10 programs, p99 of {runs} runs",
             p99(samples["ours"]), p99(samples["python"]), "seconds"),
@@ -336,6 +359,7 @@ GROUPS = {
     "respawn": respawn_group,
     "orphans": orphans_group,
     "size": size_group,
+    "scale": scale.scale_group,
 }
 
 

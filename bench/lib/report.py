@@ -14,7 +14,7 @@ class Row:
     label: str
     ours: float
     python: float
-    unit: str  # bytes, seconds, count, req/s or MiB/s
+    unit: str  # bytes, KiB (given in bytes), seconds, count, req/s or MiB/s
     better: str = "lower"
 
     def ratio(self):
@@ -41,6 +41,8 @@ def show(value, unit):
         return "n/a"
     if unit == "bytes":
         return f"{figure(value / 1024 / 1024)} MiB"
+    if unit == "KiB":
+        return f"{value / 1024:,.2f} KiB"
     if unit == "seconds":
         return f"{figure(value * 1000)} ms" if value < 1 else f"{figure(value)} s"
     if unit == "count":

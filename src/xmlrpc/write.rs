@@ -98,15 +98,22 @@ fn write_value(out: &mut String, value: &Value) {
 /// replace characters XML 1.0 forbids with U+FFFD. Python sends them raw,
 /// which makes the document unreadable for every conforming client (§10.2).
 fn push_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
+    // Runs of plain text are copied whole: status answers are mostly such
+    // text, and a push per character was most of encoding a big one.
+    let mut plain = 0;
+    for (i, c) in text.char_indices() {
+        let replacement = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            c if is_xml_char(c) => continue,
+            _ => "\u{FFFD}",
+        };
+        out.push_str(&text[plain..i]);
+        out.push_str(replacement);
+        plain = i + c.len_utf8();
     }
+    out.push_str(&text[plain..]);
 }
 
 /// Whether XML 1.0 allows `c` in a document (surrogates cannot occur in a

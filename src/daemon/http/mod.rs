@@ -458,8 +458,13 @@ impl Drop for Servers {
 }
 
 /// Requests handed to a worker and not answered yet, over every server of
-/// the process.
-static ANSWERING: Mutex<usize> = Mutex::new(0);
+/// the process. Counted without a lock: this is touched twice per request,
+/// and only the exit waits for it (a lock and a wake-up per request made
+/// the workers meet here under load).
+static ANSWERING: AtomicUsize = AtomicUsize::new(0);
+/// Threads in [`wait_for_answers`]: only then is a wake-up sent.
+static WAITERS: AtomicUsize = AtomicUsize::new(0);
+static ANSWERED_LOCK: Mutex<()> = Mutex::new(());
 static ANSWERED: Condvar = Condvar::new();
 
 /// At exit, after the servers were stopped: wait until every request handed
@@ -467,17 +472,22 @@ static ANSWERED: Condvar = Condvar::new();
 /// client), for `limit` at most. Called after the event loop has ended.
 pub fn wait_for_answers(limit: Duration) {
     let deadline = Instant::now() + limit;
-    let mut answering = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
-    while *answering > 0 {
+    WAITERS.fetch_add(1, Ordering::SeqCst);
+    let mut guard = ANSWERED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // An answer that ends after this check sees WAITERS and wakes us (it
+    // takes the lock first, so it cannot slip in before we wait).
+    while ANSWERING.load(Ordering::SeqCst) > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return;
+            break;
         }
-        answering = ANSWERED
-            .wait_timeout(answering, left)
+        guard = ANSWERED
+            .wait_timeout(guard, left)
             .unwrap_or_else(|e| e.into_inner())
             .0;
     }
+    drop(guard);
+    WAITERS.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Counts one request as being answered until dropped.
@@ -485,16 +495,15 @@ pub(super) struct Answering(());
 
 impl Answering {
     pub(super) fn start() -> Answering {
-        *ANSWERING.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        ANSWERING.fetch_add(1, Ordering::SeqCst);
         Answering(())
     }
 }
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        let mut answering = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
-        *answering -= 1;
-        if *answering == 0 {
+        if ANSWERING.fetch_sub(1, Ordering::SeqCst) == 1 && WAITERS.load(Ordering::SeqCst) > 0 {
+            let _guard = ANSWERED_LOCK.lock().unwrap_or_else(|e| e.into_inner());
             ANSWERED.notify_all();
         }
     }

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::net::Shutdown;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
@@ -42,6 +43,13 @@ pub(super) struct Job {
 pub(super) struct Pool {
     state: Mutex<State>,
     wakeup: Condvar,
+    /// Queued jobs beyond the idle threads that will take them, kept
+    /// beside the lock: a worker on a keep-alive connection asks after
+    /// every request whether others wait for it, and taking the lock for
+    /// that made the workers meet on it. Counting the jobs an idle thread
+    /// is about to take made busy workers hand their connections back to
+    /// the I/O thread in a cascade (each handed-back request queued again).
+    unserved: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -71,6 +79,7 @@ impl Pool {
         Pool {
             state: Mutex::new(State::default()),
             wakeup: Condvar::new(),
+            unserved: AtomicUsize::new(0),
         }
     }
 
@@ -84,6 +93,7 @@ impl Pool {
         let pool = &site.pool;
         let mut state = pool.lock();
         state.jobs.push_back(job);
+        pool.note(&state);
         if !state.starved() {
             pool.wakeup.notify_one();
         } else if state.working() < MAX_WORKERS {
@@ -115,7 +125,16 @@ impl Pool {
 
     /// Requests wait for a worker.
     fn queued(&self) -> bool {
-        !self.lock().jobs.is_empty()
+        // Only a hint for giving a connection back: a job queued a moment
+        // later is taken by the next worker that looks.
+        self.unserved.load(Ordering::Relaxed) > 0
+    }
+
+    /// Update [`Pool::unserved`]; called with the lock held after every
+    /// change of the queue or of the idle count.
+    fn note(&self, state: &State) {
+        let unserved = state.jobs.len().saturating_sub(state.idle);
+        self.unserved.store(unserved, Ordering::Relaxed);
     }
 
     /// Every worker is idle: each has handed its last connection on.
@@ -156,6 +175,7 @@ fn worker(site: Arc<Site>) {
     let mut state = pool.lock();
     loop {
         if let Some(job) = state.jobs.pop_front() {
+            pool.note(&state);
             drop(state);
             // A bug in a handler must not cost the pool a thread for good.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| run(&site, job, &mut scratch)));
@@ -171,9 +191,11 @@ fn worker(site: Arc<Site>) {
         }
         let warm = state.threads <= WARM_WORKERS;
         state.idle += 1;
+        pool.note(&state);
         if warm {
             state = pool.wakeup.wait(state).unwrap_or_else(|e| e.into_inner());
             state.idle -= 1;
+            pool.note(&state);
         } else {
             let (next, waited) = pool
                 .wakeup
@@ -181,6 +203,7 @@ fn worker(site: Arc<Site>) {
                 .unwrap_or_else(|e| e.into_inner());
             state = next;
             state.idle -= 1;
+            pool.note(&state);
             if waited.timed_out() && state.jobs.is_empty() {
                 break;
             }

@@ -38,6 +38,7 @@
 
 mod info;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::status::{signame, ExitStatus, Now, State};
@@ -74,7 +75,11 @@ const SIGKILL: i32 = 9;
 /// One process: its config and its runtime bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Process {
-    pub config: config::ProcessConfig,
+    /// Shared, never changed in place: the status snapshot copies a
+    /// process after every change, and with thousands of processes a deep
+    /// copy of each one's command, environment and log settings dominated
+    /// the cost of a pass.
+    pub config: Arc<config::ProcessConfig>,
     state: State,
     pid: Option<i32>,
     /// Time of the last start request; `None` means never started, which is
@@ -141,7 +146,7 @@ impl Process {
     /// A new process in STOPPED, never started.
     pub fn new(config: config::ProcessConfig) -> Self {
         Process {
-            config,
+            config: Arc::new(config),
             state: State::Stopped,
             pid: None,
             laststart: None,

@@ -1,10 +1,10 @@
-//! fork/exec and the child's setup before exec (spec processes.md §5).
+//! Spawning (spec processes.md §5): pipes, the command and its environment,
+//! and `daemonize`. The child itself is started in `child.rs`.
 //!
-//! This is the one file that forks. Everything the child needs is prepared in
-//! the parent (argument and environment arrays, messages, the group list),
-//! because between fork and exec the child may only make async-signal-safe
-//! system calls: another thread of the parent may have held the allocator's
-//! lock at the moment of the fork.
+//! Everything the child needs is prepared here, in the parent (argument and
+//! environment arrays, messages, the group list), because between clone and
+//! exec the child may only make raw system calls: it runs in the parent's
+//! memory while the parent's other threads run on (see `child.rs`).
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -75,7 +75,7 @@ pub fn spawn(process: &config::ProcessConfig, ctx: &Context) -> Result<Spawned, 
             .map_or(stdout_write.as_raw_fd(), |(_, w)| w.as_raw_fd()),
     ];
 
-    let pid = fork_child(&plan, child_fds).map_err(|e| match e {
+    let pid = super::child::start(&plan, child_fds).map_err(|e| match e {
         nix::Error::EAGAIN => format!(
             "Too many processes in process table to spawn {}",
             repr(&process.name)
@@ -125,7 +125,7 @@ pub fn spawn_check(
         .open("/dev/null")
         .map_err(|e| format!("cannot open /dev/null for a health check: {e}"))?;
     let fd = null.as_raw_fd();
-    fork_child(&plan, [fd, fd, fd]).map_err(|e| {
+    super::child::start(&plan, [fd, fd, fd]).map_err(|e| {
         format!(
             "cannot start the health check of {}: {}",
             repr(&process.name),
@@ -197,24 +197,24 @@ fn set_nonblocking(fd: RawFd) {
 }
 
 /// Everything the child does, computed before the fork.
-struct ChildPlan {
-    path: CString,
+pub(super) struct ChildPlan {
+    pub(super) path: CString,
     /// NUL-terminated pointer arrays into `_argv`/`_env`, ready for execve.
-    argv_ptrs: Vec<*const libc::c_char>,
-    env_ptrs: Vec<*const libc::c_char>,
+    pub(super) argv_ptrs: Vec<*const libc::c_char>,
+    pub(super) env_ptrs: Vec<*const libc::c_char>,
     _argv: Vec<CString>,
     _env: Vec<CString>,
     /// `(uid, gid, supplementary groups)` when `user=` asks for a switch.
-    user: Option<(Uid, Gid, Vec<libc::gid_t>)>,
-    directory: Option<CString>,
-    umask: Option<libc::mode_t>,
+    pub(super) user: Option<(Uid, Gid, Vec<libc::gid_t>)>,
+    pub(super) directory: Option<CString>,
+    pub(super) umask: Option<libc::mode_t>,
     /// Messages the child may write to its stderr (prefixes; the errno name follows).
-    setpgid_prefix: Vec<u8>,
-    dup2_prefix: Vec<u8>,
-    setuid_prefix: Vec<u8>,
-    nonroot_message: Vec<u8>,
-    chdir_prefix: Vec<u8>,
-    exec_prefix: Vec<u8>,
+    pub(super) setpgid_prefix: Vec<u8>,
+    pub(super) dup2_prefix: Vec<u8>,
+    pub(super) setuid_prefix: Vec<u8>,
+    pub(super) nonroot_message: Vec<u8>,
+    pub(super) chdir_prefix: Vec<u8>,
+    pub(super) exec_prefix: Vec<u8>,
 }
 
 impl ChildPlan {
@@ -335,162 +335,6 @@ fn child_environment(
     env
 }
 
-/// Fork; the child sets itself up and execs, the parent gets the pid.
-fn fork_child(plan: &ChildPlan, fds: [RawFd; 3]) -> nix::Result<i32> {
-    // Block every signal across the fork so no handler of ours runs in the
-    // child (it would write into the parent's signal pipe); the child resets
-    // dispositions to default and unblocks everything right before exec.
-    let all = nix::sys::signal::SigSet::all();
-    let mut old = nix::sys::signal::SigSet::empty();
-    nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&all),
-        Some(&mut old),
-    )?;
-    // SAFETY: the child branch only calls async-signal-safe functions on
-    // memory prepared before the fork (see `child_after_fork`) and never
-    // returns; the parent continues normally.
-    let forked = unsafe { nix::unistd::fork() };
-    if let Ok(ForkResult::Child) = forked {
-        child_after_fork(plan, fds);
-    }
-    // Restoring the mask of this thread cannot fail with a valid set.
-    let _ = nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&old),
-        None,
-    );
-    match forked? {
-        ForkResult::Parent { child } => {
-            // Also set the group from the parent, so a stop signal sent to
-            // the group right away cannot race the child's own setpgid.
-            let _ = nix::unistd::setpgid(child, child);
-            Ok(child.as_raw())
-        }
-        ForkResult::Child => unreachable!("the child never returns from child_after_fork"),
-    }
-}
-
-/// The child between fork and exec, in the order of processes.md §5.2.
-/// Never returns: it execs or exits 127.
-///
-/// This function and the steps it calls run in a copy of a threaded process:
-/// they make only async-signal-safe libc calls on memory the parent prepared
-/// in `plan`, and never allocate or take a lock. Keep it that way.
-fn child_after_fork(plan: &ChildPlan, fds: [RawFd; 3]) -> ! {
-    // SAFETY (whole function): only async-signal-safe libc calls, on
-    // pointers into `plan`, which the parent built and which stays alive
-    // (the child has its own copy of the address space).
-    unsafe {
-        // 1. A process group of its own, in supervisord's session. The
-        // parent does the same; if it came first, this is a no-op success.
-        if libc::setpgid(0, 0) != 0 {
-            report(&plan.setpgid_prefix, errno());
-            fail();
-        }
-        // 2. The pipes become fds 0, 1, 2.
-        child_stdio(plan, fds);
-        // 3. Nothing else of ours leaks into the program.
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
-            for fd in 3..65536 {
-                libc::close(fd);
-            }
-        }
-        // 4. Drop privileges.
-        child_drop_privileges(plan);
-        // 6. The working directory, as the target user.
-        if let Some(dir) = &plan.directory {
-            if libc::chdir(dir.as_ptr()) != 0 {
-                report(&plan.chdir_prefix, errno());
-                fail();
-            }
-        }
-        // 7. umask.
-        if let Some(mask) = plan.umask {
-            libc::umask(mask);
-        }
-        child_reset_signals();
-        // 8. exec (5. the environment is in env_ptrs).
-        libc::execve(
-            plan.path.as_ptr(),
-            plan.argv_ptrs.as_ptr(),
-            plan.env_ptrs.as_ptr(),
-        );
-        report(&plan.exec_prefix, errno());
-        fail()
-    }
-}
-
-/// Step 2 of [`child_after_fork`]: `fds` become 0, 1, 2 (dup2 clears
-/// close-on-exec). A failure here would run the program with the wrong stdio
-/// (or none), so it fails the spawn like any other child-side failure; the
-/// message goes to fd 2 if that is already the pipe, else nowhere.
-///
-/// # Safety
-/// Only between fork and exec, in the child (see [`child_after_fork`]).
-unsafe fn child_stdio(plan: &ChildPlan, fds: [RawFd; 3]) {
-    for (target, &fd) in fds.iter().enumerate() {
-        let result = if fd == target as RawFd {
-            // dup2 onto itself would keep FD_CLOEXEC set.
-            libc::fcntl(fd, libc::F_SETFD, 0)
-        } else {
-            loop {
-                let r = libc::dup2(fd, target as RawFd);
-                if r >= 0 || errno() != libc::EINTR {
-                    break r;
-                }
-            }
-        };
-        if result < 0 {
-            report(&plan.dup2_prefix, errno());
-            fail();
-        }
-    }
-}
-
-/// Step 4 of [`child_after_fork`]: become the configured user, with its
-/// groups; only root can, and a program already running as that user
-/// stays as it is.
-///
-/// # Safety
-/// Only between fork and exec, in the child (see [`child_after_fork`]).
-unsafe fn child_drop_privileges(plan: &ChildPlan) {
-    let Some((uid, gid, groups)) = &plan.user else {
-        return;
-    };
-    if libc::getuid() == uid.as_raw() {
-        return;
-    }
-    if libc::getuid() != 0 {
-        write_all(2, &plan.nonroot_message);
-        fail();
-    }
-    if libc::setgroups(groups.len(), groups.as_ptr()) != 0
-        || libc::setgid(gid.as_raw()) != 0
-        || libc::setuid(uid.as_raw()) != 0
-    {
-        report(&plan.setuid_prefix, errno());
-        fail();
-    }
-}
-
-/// Default dispositions and an empty mask: a program must not inherit what
-/// supervisord ignores or blocks (Supervisor leaks SIGPIPE and SIGXFSZ as
-/// ignored).
-///
-/// # Safety
-/// Only between fork and exec, in the child (see [`child_after_fork`]).
-unsafe fn child_reset_signals() {
-    for signal in 1..=64 {
-        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-            libc::signal(signal, libc::SIG_DFL);
-        }
-    }
-    let mut empty: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut empty);
-    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-}
-
 /// Fork into the background. The parent gets `Ok(false)` and should exit 0
 /// at once; the child gets `Ok(true)`, leads a new session, and has its
 /// standard streams on the null device.
@@ -510,37 +354,6 @@ pub fn daemonize() -> std::io::Result<bool> {
             }
             Ok(true)
         }
-    }
-}
-
-/// `<prefix><ERRNO_NAME>\n` on the child's stderr.
-fn report(prefix: &[u8], err: i32) {
-    write_all(2, prefix);
-    write_all(2, errno_name(err).as_bytes());
-    write_all(2, b"\n");
-}
-
-fn fail() -> ! {
-    write_all(2, b"supervisor: child process was not spawned\n");
-    // SAFETY: _exit is async-signal-safe and skips the parent's atexit work.
-    unsafe { libc::_exit(127) }
-}
-
-fn errno() -> i32 {
-    nix::errno::Errno::last_raw()
-}
-
-fn write_all(fd: RawFd, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: write(2) on a valid buffer; async-signal-safe.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n <= 0 {
-            if n < 0 && errno() == libc::EINTR {
-                continue;
-            }
-            return;
-        }
-        bytes = &bytes[n as usize..];
     }
 }
 

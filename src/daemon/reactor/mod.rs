@@ -13,6 +13,7 @@ pub mod snapshot;
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +43,8 @@ pub struct Reactor {
     /// The status copy the HTTP threads answer read-only calls from.
     snapshot: snapshot::Shared,
     generation: u64,
+    /// `generation` once published, for the HTTP threads' cache check.
+    published: Arc<AtomicU64>,
     daemon: Daemon,
 }
 
@@ -69,6 +72,7 @@ impl Reactor {
             servers: None,
             snapshot,
             generation: 0,
+            published: Arc::new(AtomicU64::new(0)),
             daemon,
         })
     }
@@ -90,6 +94,7 @@ impl Reactor {
             waker: self.waker.clone(),
             snapshot: self.snapshot.clone(),
             cache: Default::default(),
+            published: self.published.clone(),
         });
         let servers = listeners.serve(backend)?;
         for line in servers.crit_messages() {
@@ -172,6 +177,8 @@ impl Reactor {
         self.generation = self.generation.wrapping_add(1);
         let fresh = Arc::new(self.daemon.snapshot(self.generation));
         *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        // After the snapshot: whoever sees this generation finds it there.
+        self.published.store(self.generation, Ordering::Release);
     }
 
     /// A restart changed the server sections: serve the new ones.

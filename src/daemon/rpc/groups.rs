@@ -1,6 +1,8 @@
 //! Groups: reading the configuration again, adding and removing groups,
 //! finding processes by namespec, and the configuration they run with.
 
+use std::collections::{HashMap, HashSet};
+
 use super::{fault, Answer, Target};
 use crate::config::{LogTarget, ProcessConfig, ProcessGroup};
 use crate::daemon::log::Channel;
@@ -18,24 +20,34 @@ impl Daemon {
             &crate::config::Host::current(),
         )
         .map_err(|e| fault(faults::CANT_REREAD, Some(&e.0)))?;
+        // By name, so the comparison costs one lookup per group (with
+        // thousands of groups, scanning the other list for each was
+        // most of `reread`).
         let active: Vec<&crate::config::ProcessGroup> =
             self.table.groups().map(|(_, g)| &g.config).collect();
+        let active_by_name: HashMap<&str, &crate::config::ProcessGroup> =
+            active.iter().map(|a| (a.name.as_str(), *a)).collect();
+        let new_names: HashSet<&str> = new.groups.iter().map(|g| g.name.as_str()).collect();
         let names = |groups: Vec<&str>| Value::Array(groups.into_iter().map(Value::str).collect());
         let added: Vec<&str> = new
             .groups
             .iter()
-            .filter(|g| !active.iter().any(|a| a.name == g.name))
+            .filter(|g| !active_by_name.contains_key(g.name.as_str()))
             .map(|g| g.name.as_str())
             .collect();
         let changed: Vec<&str> = new
             .groups
             .iter()
-            .filter(|g| active.iter().any(|a| a.name == g.name && *a != *g))
+            .filter(|g| {
+                active_by_name
+                    .get(g.name.as_str())
+                    .is_some_and(|a| **a != **g)
+            })
             .map(|g| g.name.as_str())
             .collect();
         let removed: Vec<&str> = active
             .iter()
-            .filter(|a| !new.groups.iter().any(|g| g.name == a.name))
+            .filter(|a| !new_names.contains(a.name.as_str()))
             .map(|a| a.name.as_str())
             .collect();
         let answer = Value::Array(vec![Value::Array(vec![
@@ -72,7 +84,7 @@ impl Daemon {
                         group: index,
                         process,
                     };
-                    (key, &self.table.process(key).config)
+                    (key, &*self.table.process(key).config)
                 })
                 .collect();
         self.outputs

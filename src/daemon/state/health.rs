@@ -40,7 +40,7 @@ impl Daemon {
         let table = &self.table;
         let (changes, errors) = self.health.on_time(
             now.mono,
-            |k| table.get(k).map(|p| p.config.clone()),
+            |k| table.get(k).map(|p| (*p.config).clone()),
             &self.spawn_ctx,
             &self.registry,
         );

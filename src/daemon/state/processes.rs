@@ -97,7 +97,7 @@ impl Daemon {
             .table
             .keys()
             .into_iter()
-            .map(|k| (k, &self.table.process(k).config))
+            .map(|k| (k, &*self.table.process(k).config))
             .collect();
         self.outputs
             .create_auto_files(&self.config, &processes, &mut self.log);
