@@ -7,7 +7,6 @@
 pub mod commands;
 pub mod exit;
 mod interrupt;
-mod json;
 pub mod session;
 pub mod shell;
 pub mod transport;

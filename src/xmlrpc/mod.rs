@@ -14,6 +14,7 @@
 
 mod build;
 mod fault;
+pub mod json;
 mod request;
 mod response;
 mod value;

@@ -75,7 +75,7 @@ impl Session {
         };
         if json {
             let list = Value::Array(shown.iter().map(|&v| v.clone()).collect());
-            say(&crate::ctl::json::to_json(&list));
+            say(&crate::xmlrpc::json::to_json(&list));
             if shown.iter().any(|i| stopped(i)) {
                 self.exit_status = exit::STATUS_NOT_RUNNING;
             }

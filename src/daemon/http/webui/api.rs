@@ -67,49 +67,15 @@ pub(super) fn status(ex: &mut Exchange<'_>) -> After {
         started_at().unwrap_or(0),
         ex.head.readonly
     );
-    write_value(&mut out, &processes, 0);
+    write_value(&mut out, &processes);
     out.push('}');
     send_json(ex, 200, &out)
 }
 
 /// A value as JSON. `logfile` (the old name of `stdout_logfile`) is left
 /// out: at 500 processes every byte of the poll counts.
-fn write_value(out: &mut String, value: &Value, depth: usize) {
-    match value {
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Double(d) if d.is_finite() => {
-            let _ = write!(out, "{d}");
-        }
-        Value::String(s) | Value::DateTime(s) => json_str(out, s),
-        Value::Array(items) if depth < 8 => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item, depth + 1);
-            }
-            out.push(']');
-        }
-        Value::Struct(members) if depth < 8 => {
-            out.push('{');
-            let mut first = true;
-            for (name, item) in members.iter().filter(|(n, _)| n != "logfile") {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                json_str(out, name);
-                out.push(':');
-                write_value(out, item, depth + 1);
-            }
-            out.push('}');
-        }
-        _ => out.push_str("null"),
-    }
+fn write_value(out: &mut String, value: &Value) {
+    crate::xmlrpc::json::write_value(out, value, |name| name == "logfile");
 }
 
 fn error_json(message: &str) -> String {
@@ -393,7 +359,7 @@ mod tests {
             ("nan", Value::Double(f64::NAN)),
         ])]);
         let mut out = String::new();
-        write_value(&mut out, &v, 0);
+        write_value(&mut out, &v);
         assert_eq!(
             out,
             r#"[{"name":"a\"\u003c","pid":7,"ok":true,"nan":null}]"#

@@ -102,26 +102,8 @@ pub(super) fn html(text: &str) -> String {
     out
 }
 
-/// A JSON string literal. `<` is escaped too, so the text can never close a
-/// tag even if a browser were to read it as HTML.
-pub(super) fn json_str(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+/// A JSON string literal (shared with `status --json`).
+pub(super) use crate::xmlrpc::json::write_str as json_str;
 
 #[cfg(test)]
 mod tests {
