@@ -39,7 +39,11 @@ fn running_is_reached_only_after_startsecs() {
     let spawned = stamp_ms(lines_with(&log, "spawned: 'web'")[0]);
     let running = stamp_ms(lines_with(&log, "success: web")[0]);
     let waited = running - spawned;
-    assert!((1000..1300).contains(&waited), "RUNNING after {waited} ms");
+    // The clock starts when the spawn starts (Supervisor's `laststart` is
+    // also taken before the fork); "spawned:" is logged once it is done,
+    // and log stamps are truncated to the millisecond: the lines may be a
+    // few ms less than startsecs apart.
+    assert!((995..1300).contains(&waited), "RUNNING after {waited} ms");
     assert!(d.shutdown().success());
 }
 
