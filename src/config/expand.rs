@@ -52,7 +52,7 @@ pub fn expand(template: &str, names: &Names) -> Result<String, ExpandError> {
 /// more than that (one field adds at most its width, itself bounded).
 pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<String, ExpandError> {
     let with_defaults;
-    let names = match names_with_defaults(template, names) {
+    let names = match super::names::with_defaults(template, names) {
         Some(extended) => {
             with_defaults = extended;
             &with_defaults
@@ -83,65 +83,6 @@ pub fn expand_within(template: &str, names: &Names, limit: usize) -> Result<Stri
         }
     }
     Ok(out)
-}
-
-/// For every `%(NAME:-default)` in `template`, the name `NAME:-default`
-/// bound to NAME's value or to `default`; `None` when there is none (the
-/// usual case, which then costs one scan for `:-`).
-fn names_with_defaults(template: &str, names: &Names) -> Option<Names> {
-    if !template.contains(":-") {
-        return None;
-    }
-    let mut extended: Option<Names> = None;
-    let mut rest = template;
-    while let Some(at) = rest.find('%') {
-        rest = &rest[at + 1..];
-        if let Some(after) = rest.strip_prefix('%') {
-            rest = after;
-            continue;
-        }
-        let Some(inside) = rest.strip_prefix('(') else {
-            continue;
-        };
-        let Some(name) = balanced_name(inside) else {
-            break;
-        };
-        rest = &inside[name.len()..];
-        let Some((key, default)) = name.split_once(":-") else {
-            continue;
-        };
-        if names.get(name).is_some() {
-            continue;
-        }
-        let value = match names.get(key) {
-            Some(Value::Str(s)) if s.is_empty() => Value::Str(default.to_string()),
-            Some(value) => value.clone(),
-            None => Value::Str(default.to_string()),
-        };
-        extended
-            .get_or_insert_with(|| names.clone())
-            .insert(name.to_string(), value);
-    }
-    extended
-}
-
-/// The name before the `)` that closes an opening `(` (Python allows
-/// balanced parentheses inside), or `None` when it is never closed.
-fn balanced_name(inside: &str) -> Option<&str> {
-    let mut depth = 1;
-    for (at, c) in inside.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&inside[..at]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn bad(text: impl Into<String>) -> ExpandError {

@@ -37,12 +37,13 @@
 //! "too quick" test stays `now - laststart < startsecs`, its exact complement.
 
 mod info;
+mod restart;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::status::{signame, ExitStatus, Now, State};
-use crate::config::{self, AutoRestart, LogLevel};
+use crate::config::{self, LogLevel};
 
 /// A state change, with what the PROCESS_STATE_* event needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,11 +137,6 @@ impl Health {
         }
     }
 }
-
-/// An unexpected exit this soon after the start is a crash loop: the next
-/// start waits until this long after the previous one (Supervisor's tick
-/// and s6 both keep such loops at one start a second or less).
-const CRASH_LOOP_SPACING: Duration = Duration::from_secs(1);
 
 impl Process {
     /// A new process in STOPPED, never started.
@@ -465,23 +461,6 @@ impl Process {
         actions
     }
 
-    /// Whether an EXITED process's restart must still wait (crash-loop
-    /// spacing or backoff).
-    fn restart_waits(&self, now: Instant) -> bool {
-        self.restart_at.is_some_and(|at| now < at)
-    }
-
-    /// Whether a FATAL process is retried (`fatal_retry_after`).
-    pub fn retries_from_fatal(&self) -> bool {
-        self.config.lifecycle.restart.fatal_retry_after.is_some()
-    }
-
-    /// FATAL: when `fatal_retry_after` starts it again.
-    fn fatal_retry_at(&self) -> Option<Instant> {
-        let after = self.config.lifecycle.restart.fatal_retry_after?;
-        self.changed_at.checked_add(after)
-    }
-
     /// The earliest instant at which `tick(_, may_start)` would do something,
     /// or `None` if only an outside event (exit, request) can move this
     /// process. A transition due already gives the (past) instant it became due.
@@ -570,48 +549,6 @@ impl Process {
         }));
     }
 
-    fn is_expected(&self, status: ExitStatus) -> bool {
-        self.config.exitcodes.contains(&status.code())
-    }
-
-    /// Whether an EXITED process is restarted (autorestart × exitcodes).
-    fn should_restart(&self) -> bool {
-        match self.config.autorestart {
-            AutoRestart::Never => false,
-            AutoRestart::Always => true,
-            AutoRestart::Unexpected => !self.exitstatus.is_some_and(|s| self.is_expected(s)),
-        }
-    }
-
-    /// Total attempts are 1 + startretries.
-    fn retries_exceeded(&self) -> bool {
-        !self.config.lifecycle.restart.infinite_retries
-            && i64::from(self.backoff) > self.config.startretries
-    }
-
-    /// After a run that ended on its own at `now`: when it may start again.
-    /// An expected exit restarts at once (`autorestart=true`); an unexpected
-    /// one waits out the crash-loop spacing, and with exponential backoff a
-    /// delay that doubles with each quick crash.
-    fn restart_delay(&mut self, expected: bool, now: Instant) -> Option<Instant> {
-        if expected {
-            return None;
-        }
-        let start = self.laststart?;
-        let ran = now.saturating_duration_since(start);
-        let policy = self.config.lifecycle.restart;
-        if ran >= policy.reset_after() {
-            self.crashes = 0;
-        }
-        self.crashes = self.crashes.saturating_add(1);
-        let spaced = start.checked_add(CRASH_LOOP_SPACING);
-        let backed_off = match policy.backoff {
-            config::Backoff::Exponential => now.checked_add(policy.delay(self.crashes)),
-            config::Backoff::Linear => None,
-        };
-        spaced.max(backed_off).filter(|&at| at > now)
-    }
-
     /// When STARTING becomes RUNNING: laststart + startsecs.
     fn running_at(&self) -> Option<Instant> {
         self.laststart
@@ -636,7 +573,7 @@ fn is_due(deadline: Option<Instant>, now: Instant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{LogTarget, Stream};
+    use crate::config::{AutoRestart, LogTarget, Stream};
 
     /// A program with the spec's defaults (config.md): autostart, restart on
     /// unexpected exits, startsecs=1, startretries=3, exitcodes=0, TERM,
