@@ -378,20 +378,22 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     children
 }
 
-/// Run `command` with `input` on its stdin; its whole output.
-pub fn output_with_stdin(mut command: Command, input: &str) -> std::process::Output {
+/// Start `command` (stdout and stderr as the caller set them) with `input`
+/// written to its stdin, which is then closed.
+pub fn spawn_with_stdin(mut command: Command, input: &str) -> Child {
     use std::io::Write;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
     child
         .stdin
         .take()
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    child
+}
+
+/// Run `command` with `input` on its stdin; its whole output.
+pub fn output_with_stdin(mut command: Command, input: &str) -> std::process::Output {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    spawn_with_stdin(command, input).wait_with_output().unwrap()
 }

@@ -123,21 +123,9 @@ fn with_input(
     args: &[&str],
     input: &str,
 ) -> (String, Option<i32>) {
-    use std::io::{Read, Write};
-    let mut child = client
-        .arg("-c")
-        .arg(conf)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    use std::io::Read;
+    client.arg("-c").arg(conf).args(args).stdout(Stdio::piped());
+    let mut child = common::spawn_with_stdin(client, input);
     let deadline = Instant::now() + SECS(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
