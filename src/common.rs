@@ -32,3 +32,17 @@ pub fn print_stdout(text: &str) -> i32 {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     exit::OK
 }
+/// Percent-encode every byte of `text` except ASCII letters, digits and
+/// the bytes in `safe` (for URL paths and query values).
+pub fn percent_encode(text: &str, safe: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || safe.contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}

@@ -28,15 +28,7 @@ const DEFAULT_BYTES: i64 = 1600;
 /// `%`-encode a name for a streaming URL (`:` and the like stay readable to
 /// the server, which decodes the path).
 fn percent_encode(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.:*".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::common::percent_encode(name, b"-_.:*")
 }
 
 // As in Supervisor, these commands make the upcheck before they look at

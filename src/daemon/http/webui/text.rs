@@ -75,15 +75,7 @@ pub(super) fn query_of(target: &str) -> &str {
 /// Percent-quote as Python's `urllib.parse.quote` does with `/` safe:
 /// `grp:web` → `grp%3Aweb`, a space → `%20`.
 pub(super) fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"_.-~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::common::percent_encode(text, b"_.-~/")
 }
 
 /// Escape for HTML text and attribute values.
