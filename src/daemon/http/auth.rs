@@ -38,6 +38,26 @@ pub(super) enum Access {
 
 /// Check the `Authorization` header against the login and, failing that,
 /// the read-only login (see [`authorized`] for the rules of each).
+/// What a request may do on a server with `creds`: its Basic credentials
+/// decide, except that with `probes_without_auth` a GET or HEAD of
+/// `/healthz` or `/readyz` without valid ones may still look (read-only).
+pub(super) fn request_access(head: &super::head::Head, creds: &Credentials) -> Access {
+    use super::Probe;
+    match access(head.header("authorization"), creds) {
+        Access::Denied
+            if creds.open_probes
+                && matches!(head.method.as_str(), "GET" | "HEAD")
+                && matches!(
+                    Probe::at(&super::head::request_path(&head.target)),
+                    Some(Probe::Healthz | Probe::Readyz)
+                ) =>
+        {
+            Access::ReadOnly
+        }
+        access => access,
+    }
+}
+
 pub(super) fn access(header: Option<&str>, creds: &Credentials) -> Access {
     let Some((user, password)) = header.and_then(basic_pair) else {
         return Access::Denied;

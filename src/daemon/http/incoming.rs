@@ -150,14 +150,8 @@ impl Incoming {
     fn start(&mut self, conn: &Conn, site: &Site, mut head: Head, head_len: usize) -> Flow {
         let with_body = head.method != "HEAD";
         if let Some(creds) = &site.auth {
-            let open = creds.open_probes
-                && matches!(head.method.as_str(), "GET" | "HEAD")
-                && matches!(
-                    super::Probe::at(&super::head::request_path(&head.target)),
-                    Some(super::Probe::Healthz | super::Probe::Readyz)
-                );
-            let access = auth::access(head.header("authorization"), creds);
-            if !open && access == auth::Access::Denied {
+            let access = auth::request_access(&head, creds);
+            if access == auth::Access::Denied {
                 let extra = [("WWW-Authenticate", auth::CHALLENGE)];
                 return self.fail(conn, head.minor, 401, &extra, with_body);
             }
