@@ -391,3 +391,50 @@ fn fg_forwards_stdin_and_shows_the_output() {
     assert!(child.wait().unwrap().success());
     assert!(d.shutdown().success());
 }
+
+/// `status` sends the upcheck and getAllProcessInfo as one multicall; a
+/// server that serves XML-RPC without the supervisor namespace must still
+/// get the upcheck's words and exit status, as Python's client gives them.
+#[test]
+fn status_in_one_multicall_keeps_the_upcheck_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let conf = dir.path().join("supervisord.conf");
+    // No [rpcinterface:supervisor]: only the system namespace is served.
+    fs::write(
+        &conf,
+        format!(
+            "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
+             silent=true\n[unix_http_server]\nfile={d}/s.sock\n\
+             [supervisorctl]\nserverurl=unix://{d}/s.sock\n"
+        ),
+    )
+    .unwrap();
+    let mut python = Command::new(venv().join("bin/supervisord"))
+        .arg("-n")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut theirs = Command::new(venv().join("bin/supervisorctl"));
+    theirs.stderr(Stdio::null());
+    common::wait_until("the Python server's socket", SECS(20), || {
+        dir.path().join("s.sock").exists()
+    });
+    let (their_out, their_code) = common::run_ctl(theirs, &conf, &["status"]);
+    let (out, code) = common::run_ctl(common::our_ctl(), &conf, &["status"]);
+    common::terminate(&mut python);
+    assert!(
+        their_out.starts_with("Sorry, supervisord responded but did not recognize"),
+        "{their_out}"
+    );
+    assert!(
+        out.starts_with(
+            "Sorry, supervisord responded but did not recognize the supervisor namespace"
+        ),
+        "{out}"
+    );
+    assert_eq!(code, their_code, "{out}");
+}

@@ -122,7 +122,7 @@ pub fn read_config_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         .map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;
     check_kind(&meta, limit)?;
-    read_at_most(file, limit)
+    read_at_most(file, limit, meta.len())
 }
 
 fn check_kind(meta: &Metadata, limit: u64) -> Result<(), ReadError> {
@@ -151,8 +151,11 @@ fn check_kind(meta: &Metadata, limit: u64) -> Result<(), ReadError> {
 
 /// Read to the end, but stop one byte past `limit`: a file may grow while
 /// it is read, and some (under /proc) report a size of 0.
-fn read_at_most(file: File, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut text = Vec::new();
+/// `size` (what the file held when looked at, at most `limit`) sizes the
+/// buffer: reading through `take` loses std's size hint, and growing from
+/// nothing costs a read and a reallocation per doubling.
+fn read_at_most(file: File, limit: u64, size: u64) -> Result<Vec<u8>, ReadError> {
+    let mut text = Vec::with_capacity(size.min(limit).saturating_add(1) as usize);
     file.take(limit.saturating_add(1))
         .read_to_end(&mut text)
         .map_err(ReadError::Io)?;

@@ -206,7 +206,55 @@ impl Session {
     /// `getVersion` before a command: false (and a message) when the server
     /// cannot be used.
     pub(super) fn upcheck(&mut self) -> bool {
-        let version = match self.transport.call("supervisor.getVersion", &[]) {
+        let reply = self.transport.call("supervisor.getVersion", &[]);
+        self.check_version(reply)
+    }
+
+    /// The upcheck and then `method` (without parameters) in one round
+    /// trip, a `system.multicall`: half the exchanges for `status`, the
+    /// command scripts and probes run most. The value of `method`, or
+    /// `None` once a problem has been reported, with the upcheck's words
+    /// for the server's. A server that refuses the multicall gets the two
+    /// calls one after the other.
+    pub(super) fn upcheck_and_call(&mut self, method: &str) -> Option<Value> {
+        let call = |name: &str| {
+            Value::structure([
+                ("methodName", Value::str(name)),
+                ("params", Value::Array(Vec::new())),
+            ])
+        };
+        let calls = Value::Array(vec![call("supervisor.getVersion"), call(method)]);
+        let results = match self.transport.call("system.multicall", &[calls]) {
+            Ok(Ok(Value::Array(results))) if results.len() == 2 => results,
+            Err(e) => {
+                self.check_version(Err(e));
+                return None;
+            }
+            Ok(_) => {
+                return if self.upcheck() {
+                    self.call_or_report(method, &[])
+                } else {
+                    None
+                };
+            }
+        };
+        // Each entry is a bare value, or a fault as its struct.
+        let mut results = results
+            .into_iter()
+            .map(|value| match Fault::from_value(&value) {
+                Ok(fault) => Err(fault),
+                Err(_) => Ok(value),
+            });
+        let (version, answer) = (results.next()?, results.next()?);
+        if !self.check_version(Ok(version)) {
+            return None;
+        }
+        answer.map_err(|fault| self.report_fault(&fault)).ok()
+    }
+
+    /// The upcheck's verdict on a `getVersion` reply.
+    fn check_version(&mut self, reply: Reply) -> bool {
+        let version = match reply {
             Err(TransportError::Refused) => {
                 self.say_hint();
                 say(&format!("{} refused connection", self.url()));

@@ -224,6 +224,19 @@ impl Builder {
         Ok(())
     }
 
+    /// Whether character data arriving now would be kept (see `text`).
+    pub(crate) fn keeps_text(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(
+                Frame::MethodName(_)
+                    | Frame::Name(_)
+                    | Frame::Scalar { .. }
+                    | Frame::Value { typed: None, .. }
+            )
+        )
+    }
+
     /// Character data. Text between structural elements (indentation) is
     /// ignored, as Python's unmarshaller ignores it.
     pub(crate) fn text(&mut self, text: &str) {
@@ -277,7 +290,7 @@ fn finish(frame: Frame) -> Result<Done, String> {
             Done::Document(Document::Response(match (params, fault) {
                 (Some(mut params), None) if params.len() == 1 => Ok(params.remove(0)),
                 (Some(_), None) => return Err("response must hold exactly one value".into()),
-                (None, Some(fault)) => Err(fault_from_value(&fault)?),
+                (None, Some(fault)) => Err(Fault::from_value(&fault)?),
                 (None, None) => return Err("empty methodResponse".into()),
                 (Some(_), Some(_)) => return Err("response has both params and a fault".into()),
             }))
@@ -335,8 +348,20 @@ fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), String>
 
 /// Python builds a dict from the members: a repeated name keeps its first
 /// position and takes the last value. Done once per struct with an index,
-/// so a struct with many members stays linear.
+/// so a struct with many members stays linear; a struct as small as
+/// supervisord's process infos is checked pairwise, which costs less than
+/// building the index (a status reply is mostly such structs).
 fn dedupe(members: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    const SMALL: usize = 32;
+    if members.len() <= SMALL {
+        let unique = members
+            .iter()
+            .enumerate()
+            .all(|(i, (name, _))| members[..i].iter().all(|(seen, _)| seen != name));
+        if unique {
+            return members;
+        }
+    }
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<(String, Value)> = Vec::with_capacity(members.len());
     for (name, value) in members {
@@ -349,20 +374,6 @@ fn dedupe(members: Vec<(String, Value)>) -> Vec<(String, Value)> {
         }
     }
     out
-}
-
-/// A fault's `{faultCode, faultString}` struct.
-fn fault_from_value(value: &Value) -> Result<Fault, String> {
-    let code = value
-        .get("faultCode")
-        .and_then(Value::as_int)
-        .ok_or("fault without an int faultCode")?;
-    let string = value
-        .get("faultString")
-        .and_then(Value::as_str)
-        .ok_or("fault without a string faultString")?;
-    let code = code.clamp(i32::MIN.into(), i32::MAX.into()) as i32;
-    Ok(Fault::new(code, string))
 }
 
 #[cfg(test)]

@@ -90,6 +90,22 @@ impl Fault {
             ("faultString", Value::str(self.string.clone())),
         ])
     }
+
+    /// A fault from its `{faultCode, faultString}` struct (a fault response,
+    /// or an entry of `system.multicall` results); the reason when `value`
+    /// is not one. Codes beyond 32 bits are clamped.
+    pub fn from_value(value: &Value) -> Result<Fault, String> {
+        let code = value
+            .get("faultCode")
+            .and_then(Value::as_int)
+            .ok_or("fault without an int faultCode")?;
+        let string = value
+            .get("faultString")
+            .and_then(Value::as_str)
+            .ok_or("fault without a string faultString")?;
+        let code = code.clamp(i32::MIN.into(), i32::MAX.into()) as i32;
+        Ok(Fault::new(code, string))
+    }
 }
 
 impl fmt::Display for Fault {

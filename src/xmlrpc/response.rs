@@ -9,6 +9,8 @@
 //! comments) and passes every other character through unchanged, so colour
 //! escapes in `tail` output survive. Invalid UTF-8 is decoded lossily.
 
+use std::borrow::Cow;
+
 use super::build::{Builder, Document, Root};
 use super::{Fault, Limits, Value};
 
@@ -22,7 +24,12 @@ pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
         max_depth: 512,
         max_elements: usize::MAX,
     };
-    let text = String::from_utf8_lossy(body);
+    // Valid UTF-8 is the rule; the lossy decoder is several times slower
+    // per byte, so it only runs on a reply that needs it.
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(body),
+    };
     let mut lexer = Lexer::new(&text);
     let mut builder = Builder::new(Root::Response, limits);
     while let Some(token) = lexer.next_token()? {
@@ -34,7 +41,11 @@ pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
                 }
             }
             Token::End => builder.end()?,
-            Token::Text(text) => builder.text(&text),
+            // Most text is indentation between structural elements, which
+            // the builder ignores: decode only what it keeps.
+            Token::Text(raw) if builder.keeps_text() => builder.text(&decode_text(raw)),
+            Token::Cdata(text) => builder.text(text),
+            Token::Text(_) => {}
         }
     }
     match builder.finish()? {
@@ -45,13 +56,13 @@ pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
 
 enum Token<'a> {
     /// `<name …>`, or `<name …/>` when `empty`.
-    Start {
-        name: &'a str,
-        empty: bool,
-    },
+    Start { name: &'a str, empty: bool },
     /// An end tag matching the innermost open element.
     End,
-    Text(String),
+    /// Character data as it stands in the document, references undecoded.
+    Text(&'a str),
+    /// The content of a CDATA section, taken literally.
+    Cdata(&'a str),
 }
 
 struct Lexer<'a> {
@@ -85,11 +96,11 @@ impl<'a> Lexer<'a> {
             } else if let Some(after) = rest.strip_prefix("<![CDATA[") {
                 let (content, rest) = split_at(after, "]]>")?;
                 self.rest = rest;
-                return Ok(Some(Token::Text(content.to_owned())));
+                return Ok(Some(Token::Cdata(content)));
             } else if rest.starts_with("<!") {
                 return Err("DOCTYPE or other markup declarations are not supported".into());
             } else if let Some(after) = rest.strip_prefix("</") {
-                let (inner, rest) = split_at(after, ">")?;
+                let (inner, rest) = split_at_close(after)?;
                 self.rest = rest;
                 let name = inner.trim_end();
                 return match self.open.pop() {
@@ -97,17 +108,17 @@ impl<'a> Lexer<'a> {
                     _ => Err(format!("unexpected end tag </{name}>")),
                 };
             } else if let Some(after) = rest.strip_prefix('<') {
-                let (inner, rest) = split_at(after, ">")?;
+                let (inner, rest) = split_at_close(after)?;
                 self.rest = rest;
                 let (inner, empty) = match inner.strip_suffix('/') {
                     Some(inner) => (inner, true),
                     None => (inner, false),
                 };
                 // Attributes, if any, follow the name and are ignored.
-                let name = inner
-                    .split(|c: char| c.is_ascii_whitespace())
-                    .next()
-                    .unwrap_or_default();
+                let name = match inner.find(|c: char| c.is_ascii_whitespace()) {
+                    Some(end) => &inner[..end],
+                    None => inner,
+                };
                 if name.is_empty() {
                     return Err("malformed tag".into());
                 }
@@ -119,7 +130,7 @@ impl<'a> Lexer<'a> {
                 let end = rest.find('<').unwrap_or(rest.len());
                 let (raw, rest) = rest.split_at(end);
                 self.rest = rest;
-                return Ok(Some(Token::Text(decode_text(raw))));
+                return Ok(Some(Token::Text(raw)));
             }
         }
     }
@@ -131,10 +142,21 @@ fn split_at<'a>(text: &'a str, marker: &str) -> Result<(&'a str, &'a str), Strin
     Ok((&text[..at], &text[at + marker.len()..]))
 }
 
+/// The text before the `>` that closes a tag and the text after it. A
+/// single-character search: a reply has a tag every few bytes, and the
+/// general substring search costs several times more per call.
+fn split_at_close(text: &str) -> Result<(&str, &str), String> {
+    let at = text.find('>').ok_or("truncated response")?;
+    Ok((&text[..at], &text[at + 1..]))
+}
+
 /// Character data as an XML parser reports it: line ends normalised to
 /// `\n`, entity and character references replaced. A `&` that starts no
 /// known reference is kept as is instead of failing the whole response.
-fn decode_text(raw: &str) -> String {
+fn decode_text(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['&', '\r']) {
+        return Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(at) = rest.find(['&', '\r']) {
@@ -162,7 +184,7 @@ fn decode_text(raw: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// The character an entity or character reference (without `&` and `;`)

@@ -24,15 +24,12 @@ impl Session {
         let json = args.contains(&"--json");
         let args: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
         let args = args.as_slice();
-        if !self.upcheck() {
+        let Some(infos) = self.upcheck_and_call("supervisor.getAllProcessInfo") else {
             // `status` reports an unusable server as "unknown" (generic
-            // errors stay generic).
+            // errors, which a failed getAllProcessInfo is, stay generic).
             if self.exit_status != exit::ERROR {
                 self.exit_status = exit::STATUS_UNKNOWN;
             }
-            return;
-        }
-        let Some(infos) = self.call_or_report("supervisor.getAllProcessInfo", &[]) else {
             return;
         };
         let Value::Array(infos) = infos else {
