@@ -438,3 +438,49 @@ fn status_in_one_multicall_keeps_the_upcheck_verdict() {
     );
     assert_eq!(code, their_code, "{out}");
 }
+
+/// An XML-RPC server whose multicall wraps each result in an array (Python's
+/// own `SimpleXMLRPCServer` does) must not be taken for one with a strange
+/// API version: `status` falls back to the two calls.
+#[test]
+fn status_against_a_server_whose_multicall_wraps_results() {
+    const SERVER: &str = r#"
+import sys
+from xmlrpc.server import SimpleXMLRPCServer
+server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
+server.register_multicall_functions()
+server.register_function(lambda: "3.0", "supervisor.getVersion")
+info = {"name": "web", "group": "web", "statename": "RUNNING", "state": 20,
+        "description": "pid 42, uptime 0:00:01", "pid": 42, "start": 0, "stop": 0,
+        "now": 1, "exitstatus": 0, "spawnerr": "", "logfile": "",
+        "stdout_logfile": "", "stderr_logfile": ""}
+server.register_function(lambda: [info], "supervisor.getAllProcessInfo")
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+    let mut python = Command::new("python3")
+        .args(["-c", SERVER])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(python.stdout.take().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}", port.trim());
+    let out = common::our_ctl()
+        .args(["-s", &url, "status"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::terminate(&mut python);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("web ") && stdout.contains("RUNNING   pid 42, uptime 0:00:01"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+}

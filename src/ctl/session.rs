@@ -224,8 +224,14 @@ impl Session {
             ])
         };
         let calls = Value::Array(vec![call("supervisor.getVersion"), call(method)]);
+        // Supervisor answers a multicall with bare values; a server that
+        // wraps each in an array, as the multicall convention elsewhere
+        // does, shows it in the version and gets the two calls instead.
+        let bare = |results: &[Value]| {
+            matches!(results.first(), Some(Value::String(_) | Value::Struct(_)))
+        };
         let results = match self.transport.call("system.multicall", &[calls]) {
-            Ok(Ok(Value::Array(results))) if results.len() == 2 => results,
+            Ok(Ok(Value::Array(results))) if results.len() == 2 && bare(&results) => results,
             Err(e) => {
                 self.check_version(Err(e));
                 return None;
