@@ -904,8 +904,10 @@ fn build_context(env: &Env) {
     assert!(files.contains(&"src/main.rs"), "{files:?}");
     for file in &files {
         assert!(
-            ["Cargo.toml", "Cargo.lock", binary.as_str()].contains(file)
+            ["Cargo.toml", "Cargo.lock", "build.rs", binary.as_str()].contains(file)
                 || file.starts_with("src/")
+                || file.starts_with(".cargo/")
+                || file.starts_with("link/")
                 || (file.starts_with("container/") && !file.ends_with("/.keep")),
             "{file} is in the build context"
         );

@@ -19,10 +19,15 @@ def cargo_build(manifest, *args, name=None):
     """Build a release binary; return the executable's path as cargo reports
     it (so CARGO_TARGET_DIR is honoured): the one called `name`, else the
     last one built."""
+    # From the package's directory: cargo reads .cargo/config.toml from the
+    # directory it runs in (the musl build's flags are there, see build.rs).
+    env = dict(os.environ)
+    if env.get("CARGO_TARGET_DIR"):
+        env["CARGO_TARGET_DIR"] = os.path.abspath(env["CARGO_TARGET_DIR"])
     out = subprocess.run(
         ["cargo", "build", "--release", "--quiet", "--manifest-path", manifest,
          "--message-format=json-render-diagnostics", *args],
-        stdout=subprocess.PIPE, text=True, timeout=1800)
+        stdout=subprocess.PIPE, text=True, timeout=1800, cwd=os.path.dirname(manifest), env=env)
     if out.returncode != 0:
         raise BenchError(f"cargo build failed for {manifest}")
     executables = [json.loads(line).get("executable") for line in out.stdout.splitlines()]
