@@ -9,7 +9,8 @@ import subprocess
 import time
 
 from .daemon import Daemon, log_time, program, sleepers
-from .procs import BenchError, children, context_switches, cpu_seconds, spawn, wait_exit, wait_until
+from .procs import (BenchError, children, context_switches, cpu_seconds, run_timed, spawn,
+                    wait_exit, wait_until)
 from . import scale
 from .report import Row, log, show
 
@@ -240,17 +241,9 @@ def ctl_group(ctx):
             check = subprocess.run(argv, capture_output=True, text=True, timeout=60)
             if check.stdout.count("RUNNING") != 10:
                 raise BenchError(f"{impl.name} supervisorctl status: {check.stdout}{check.stderr}")
-            times = []
             if impl.name == "ours":
-                true_times = []
-                for _ in range(ctx.settings.ctl_runs):
-                    start = time.perf_counter()
-                    subprocess.run(["/bin/true"], stdout=subprocess.DEVNULL, timeout=60)
-                    true_times.append(time.perf_counter() - start)
-            for _ in range(ctx.settings.ctl_runs):
-                start = time.perf_counter()
-                subprocess.run(argv, stdout=subprocess.DEVNULL, timeout=60)
-                times.append(time.perf_counter() - start)
+                true_times = [run_timed(["/bin/true"], 60)[0] for _ in range(ctx.settings.ctl_runs)]
+            times = [run_timed(argv, 60)[0] for _ in range(ctx.settings.ctl_runs)]
             samples[impl.name] = sorted(times)
             d.stop()
     p99 = lambda times: times[max(0, -(-len(times) * 99 // 100) - 1)]

@@ -14,11 +14,10 @@ import re
 import resource
 import socket
 import statistics
-import subprocess
 import time
 
 from .daemon import Daemon, program
-from .procs import BenchError, context_switches
+from .procs import BenchError, context_switches, run_timed
 from .report import Row, log
 
 LARGEST = 10000
@@ -88,9 +87,9 @@ def uncached_latency(sock):
 
 
 def timed(argv, limit=300):
-    start = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=limit)
-    return time.perf_counter() - start, out
+    """(wall seconds, stdout + stderr) of a client command."""
+    elapsed, out, err = run_timed(argv, limit, capture=True)
+    return elapsed, out + err
 
 
 def one(ctx, impl, n, shape):
@@ -109,16 +108,16 @@ def one(ctx, impl, n, shape):
         r["rpc"] = statistics.median(uncached_latency(d.sock) for _ in range(3))
         ctl = [*impl.ctl, "-c", d.conf]
         r["status"], out = timed([*ctl, "status"])
-        if out.stdout.count("RUNNING") != n:
-            raise BenchError(f"{impl.name} status with {n}: {out.stdout[-300:]}{out.stderr}")
+        if out.count("RUNNING") != n:
+            raise BenchError(f"{impl.name} status with {n}: {out[-300:]}")
         if shape == "programs":
             with open(d.conf) as f:
                 text = f.read()
             with open(d.conf, "w") as f:
                 f.write(text.replace(programs(n, shape), programs(n, shape, changed=True)))
             r["update"], out = timed([*ctl, "update"])
-            if "p0: updated process group" not in out.stdout + out.stderr:
-                raise BenchError(f"{impl.name} update with {n}: {out.stdout}{out.stderr}")
+            if "p0: updated process group" not in out:
+                raise BenchError(f"{impl.name} update with {n}: {out}")
             d.wait_lines("success: p0 ", 2, 120)
         r["stop"] = d.stop(limit=300)
     return r
