@@ -53,6 +53,11 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib.daemon import Daemon, Impl, program, sleepers  # noqa: E402
+from lib.procs import wait_exit  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = "x86_64-unknown-linux-musl"
 OUT = os.path.join(ROOT, "link", "text-order.ld")
@@ -219,63 +224,35 @@ def check(link_map):
     return total, empty, size
 
 
-def config(d, extra):
-    sleepers = "".join(f"[program:p{i}]\ncommand=sleep 100000\nstartsecs=0\n" for i in range(1, 11))
-    return (f"[supervisord]\nlogfile={d}/s.log\npidfile={d}/s.pid\nchildlogdir={d}\nsilent=true\n"
-            f"[unix_http_server]\nfile={d}/s.sock\n"
-            "[rpcinterface:supervisor]\n"
-            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
-            f"[supervisorctl]\nserverurl=unix://{d}/s.sock\n" + sleepers + extra)
-
-
 EXTRA = (
-    "[program:chatty]\ncommand=sh -c 'while :; do echo out; echo err >&2; sleep 0.1; done'\n"
-    "[program:brief]\ncommand=sh -c 'echo bye; exit 3'\nstartsecs=0\nautorestart=true\n"
+    program("chatty", "sh -c 'while :; do echo out; echo err >&2; sleep 0.1; done'")
+    + program("brief", "sh -c 'echo bye; exit 3'", startsecs=0, autorestart="true")
 )
 
 
-def wait_for(test, limit, what):
-    deadline = time.monotonic() + limit
-    while not test():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def running(log, n):
-    try:
-        with open(log) as f:
-            return f.read().count("entered RUNNING state") >= n
-    except FileNotFoundError:
-        return False
-
-
 def trace(binary, d, extra, ctl):
-    """One traced run; the offsets of the functions hit, in order."""
-    os.makedirs(d)
-    for name in ("supervisord", "supervisorctl"):
-        os.symlink(binary, os.path.join(d, name))
-    conf = os.path.join(d, "s.conf")
-    with open(conf, "w") as f:
-        f.write(config(d, extra))
-    out = os.path.join(d, "trace")
-    gdb = subprocess.Popen(["gdb", "-q", "-batch", "-nx", "-x", os.path.abspath(__file__),
-                            "--args", os.path.join(d, "supervisord"), "-n", "-c", conf],
-                           env=dict(os.environ, ORDER_TRACE=out),
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: running(f"{d}/s.log", 10), 120, "10 programs RUNNING")
+    """One traced run of the daemon (the benchmark's 10 programs and
+    `extra`), then the supervisorctl commands `ctl`; the offsets of the
+    functions hit, in order."""
+    out = d + ".trace"
+    os.environ["ORDER_TRACE"] = out  # read by trace_in_gdb, inherited through gdb
+    # The binary plays supervisorctl under that name.
+    supervisorctl = os.path.join(os.path.dirname(d), "supervisorctl")
+    if not os.path.exists(supervisorctl):
+        os.symlink(binary, supervisorctl)
+    impl = Impl("ours", [binary], [supervisorctl])
+    with Daemon(impl, d, sleepers(10) + extra) as daemon:
+        daemon.start(wrap=["gdb", "-q", "-batch", "-nx", "-x", os.path.abspath(__file__), "--args"])
+        daemon.wait_running(10, limit=120)
         time.sleep(1.5)
         for command in ctl:
-            subprocess.run([os.path.join(d, "supervisorctl"), "-c", conf, *command],
+            subprocess.run([*impl.ctl, "-c", daemon.conf, *command],
                            stdout=subprocess.DEVNULL, timeout=120)
-        with open(f"{d}/s.pid") as f:
+        # The daemon, not gdb: the trace is written when it exits.
+        with open(os.path.join(d, "supervisord.pid")) as f:
             os.kill(int(f.read()), signal.SIGTERM)
-        gdb.wait(timeout=120)
-    finally:
-        if gdb.poll() is None:
-            gdb.kill()
-            gdb.wait()
+        if not wait_exit(daemon.proc, 120):
+            raise SystemExit("the traced daemon did not exit")
     with open(out) as f:
         return [int(line, 16) for line in f if line.strip()]
 
