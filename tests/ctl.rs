@@ -56,14 +56,7 @@ impl Server {
         } else {
             PathBuf::from(BIN)
         };
-        let child = Command::new(program)
-            .arg("-n")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = start_in_foreground(&program, &conf);
         let server = Server { child, dir, conf };
         let log = server.dir.path().join("web.log");
         let deadline = Instant::now() + SECS(20);
@@ -82,6 +75,19 @@ impl Server {
         }
         server
     }
+}
+
+/// A supervisord (`program`: ours or Python's) on `conf`, in the
+/// foreground, its own output discarded.
+fn start_in_foreground(program: &std::path::Path, conf: &std::path::Path) -> Child {
+    Command::new(program)
+        .arg("-n")
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for Server {
@@ -410,14 +416,7 @@ fn status_in_one_multicall_keeps_the_upcheck_verdict() {
         ),
     )
     .unwrap();
-    let mut python = Command::new(venv().join("bin/supervisord"))
-        .arg("-n")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut python = start_in_foreground(&venv().join("bin/supervisord"), &conf);
     let mut theirs = Command::new(venv().join("bin/supervisorctl"));
     theirs.stderr(Stdio::null());
     common::wait_until("the Python server's socket", SECS(20), || {
