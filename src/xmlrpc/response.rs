@@ -144,7 +144,9 @@ fn split_at<'a>(text: &'a str, marker: &str) -> Result<(&'a str, &'a str), Strin
 
 /// The text before the `>` that closes a tag and the text after it. A
 /// single-character search: a reply has a tag every few bytes, and the
-/// general substring search costs several times more per call.
+/// general substring search costs several times more per call. (A
+/// `split_at` that picks the byte search for one-byte markers at run time
+/// made `status` 7% more instructions: this stays a function of its own.)
 fn split_at_close(text: &str) -> Result<(&str, &str), String> {
     let at = text.find('>').ok_or("truncated response")?;
     Ok((&text[..at], &text[at + 1..]))
