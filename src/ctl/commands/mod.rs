@@ -10,7 +10,7 @@ mod server;
 mod status;
 
 use super::exit;
-use super::session::{say, Session};
+use super::session::{say, say_lines, Session};
 use crate::xmlrpc::Value;
 
 /// The commands `help` lists and the shell completes (`help` itself aside).

@@ -1,6 +1,8 @@
 //! status and pid: what is running (spec supervisorctl.md §4).
 
-use super::{field, int_field, say, Session};
+use std::fmt::Write as _;
+
+use super::{field, int_field, say, say_lines, Session};
 use crate::ctl::exit;
 use crate::namespec::{self, Namespec};
 use crate::xmlrpc::{faults, Fault, Value};
@@ -83,16 +85,16 @@ impl Session {
             .map(|i| namespec::format(field(i, "group"), field(i, "name")))
             .collect();
         let width = names.iter().map(String::len).max().unwrap_or(0).max(30) + 3;
+        let mut table = String::new();
         for (info, name) in shown.iter().zip(&names) {
             let state = field(info, "statename");
-            say(&format!(
-                "{name:<width$}{state:<10}{}",
-                field(info, "description")
-            ));
+            let description = field(info, "description");
+            let _ = writeln!(table, "{name:<width$}{state:<10}{description}");
             if stopped(info) {
                 self.exit_status = exit::STATUS_NOT_RUNNING;
             }
         }
+        say_lines(&table);
     }
 
     /// The shell starts by showing the status.

@@ -15,6 +15,7 @@ use super::snapshot::Snapshot;
 use crate::daemon::http::{Backend, LogRequest, Probe, ProbeAnswer, Reply};
 use crate::daemon::probes;
 use crate::daemon::proc::status::Now;
+use crate::daemon::rpc::info;
 use crate::xmlrpc::{self, faults, Call, Fault, Value};
 
 pub use crate::daemon::rpc::Answer;
@@ -38,7 +39,7 @@ pub struct ReactorBackend {
     pub waker: Arc<Waker>,
     /// Read-only calls are answered from here, on the calling thread.
     pub snapshot: super::snapshot::Shared,
-    /// The last encoded `getAllProcessInfo` answer (see [`Cached`]).
+    /// The last encoded answer to a status read (see [`Cached`]).
     pub cache: Mutex<Option<Cached>>,
     /// The generation of the snapshot published last, stored by the
     /// reactor after the snapshot itself: a worker whose own copy of the
@@ -97,29 +98,50 @@ impl ReactorBackend {
         answer.recv().unwrap_or_else(|_| Err(shutting_down()))
     }
 
+    /// Answer `call` from `snapshot` (a status read always is; anything
+    /// else goes the usual way).
+    fn answer_from(&self, snapshot: &Snapshot, call: Call) -> Answer {
+        match snapshot.answer(&call) {
+            Some(answer) => answer,
+            None => self.answer(call),
+        }
+    }
+
     /// system.multicall: the calls in order, each answered as if alone
     /// (so each sees the effects of the ones before it); a fault becomes
     /// that entry's struct, as in Python.
-    fn multicall(&self, params: &[Value]) -> Answer {
+    fn multicall(params: &[Value], mut answer: impl FnMut(Call) -> Answer) -> Answer {
         let [Value::Array(calls)] = params else {
             return Err(Fault::named(faults::INCORRECT_PARAMETERS, None));
         };
         let results = calls
             .iter()
             .map(|item| {
-                let answer = multicall_item(item).and_then(|call| {
+                let result = multicall_item(item).and_then(|call| {
                     if call.method == "system.multicall" {
                         return Err(Fault::named(
                             faults::INCORRECT_PARAMETERS,
                             Some("Recursive system.multicall forbidden"),
                         ));
                     }
-                    self.answer(call)
+                    answer(call)
                 });
-                answer.unwrap_or_else(|fault| fault.to_value())
+                result.unwrap_or_else(|fault| fault.to_value())
             })
             .collect();
         Ok(Value::Array(results))
+    }
+}
+
+/// Whether the answer to `call` may be cached (see [`Cached`]): a status
+/// read, or a multicall of nothing else (`supervisorctl status` sends
+/// `getVersion` and `getAllProcessInfo` as one).
+fn answer_is_stable(call: &Call) -> bool {
+    match (call.method.as_str(), call.params.as_slice()) {
+        ("system.multicall", [Value::Array(items)]) => items.iter().all(|item| {
+            multicall_item(item).is_ok_and(|call| info::answer_is_stable(&call.method))
+        }),
+        (method, _) => info::answer_is_stable(method),
     }
 }
 
@@ -186,22 +208,27 @@ impl Backend for ReactorBackend {
             Err(xmlrpc::RequestError::Malformed(_)) => return Reply::Error(400),
             Err(xmlrpc::RequestError::TooLarge) => return Reply::Error(413),
         };
-        if call.method == "supervisor.getAllProcessInfo" {
-            if let Some(answer) = snapshot.answer(&call) {
-                let encoded: Arc<[u8]> = encode(answer).into();
-                let cached = Cached {
-                    generation: snapshot.generation,
-                    second,
-                    request: body,
-                    body: encoded.clone(),
-                };
-                LAST.with(|last| *last.borrow_mut() = Some(cached.clone()));
-                *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(cached);
-                return Reply::Ready(encoded);
-            }
+        if answer_is_stable(&call) {
+            // Every call is answered from this one snapshot, so the answer
+            // is the one its generation stands for.
+            let answer = if call.method == "system.multicall" {
+                Self::multicall(&call.params, |c| self.answer_from(&snapshot, c))
+            } else {
+                self.answer_from(&snapshot, call)
+            };
+            let encoded: Arc<[u8]> = encode(answer).into();
+            let cached = Cached {
+                generation: snapshot.generation,
+                second,
+                request: body,
+                body: encoded.clone(),
+            };
+            LAST.with(|last| *last.borrow_mut() = Some(cached.clone()));
+            *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(cached);
+            return Reply::Ready(encoded);
         }
         let answer = if call.method == "system.multicall" {
-            self.multicall(&call.params)
+            Self::multicall(&call.params, |c| self.answer(c))
         } else {
             self.answer(call)
         };
@@ -309,5 +336,83 @@ mod tests {
             (answer.status, answer.body.as_str()),
             (503, "not ok: supervisord is shutting down\n")
         );
+    }
+
+    fn multicall_of(methods: &[&str]) -> Vec<u8> {
+        let items = methods
+            .iter()
+            .map(|m| {
+                Value::structure([
+                    ("methodName", Value::str(*m)),
+                    ("params", Value::Array(Vec::new())),
+                ])
+            })
+            .collect();
+        xmlrpc::write_call("system.multicall", &[Value::Array(items)])
+    }
+
+    fn ready(reply: Reply) -> Arc<[u8]> {
+        match reply {
+            Reply::Ready(body) => body,
+            _ => panic!("expected an answer"),
+        }
+    }
+
+    fn publish(backend: &ReactorBackend, generation: u64, identifier: &str) {
+        *backend.snapshot.lock().unwrap() = Arc::new(Snapshot {
+            generation,
+            phase: Phase::Running,
+            identifier: identifier.into(),
+            rpc_enabled: true,
+            main_log: None,
+            processes: Vec::new(),
+        });
+        backend.published.store(generation, Ordering::Release);
+    }
+
+    #[test]
+    fn only_status_reads_and_multicalls_of_them_are_cached() {
+        let call = |body: Vec<u8>| xmlrpc::parse_call(&body, &xmlrpc::Limits::default()).unwrap();
+        let stable = |body| answer_is_stable(&call(body));
+        let status = ["supervisor.getVersion", "supervisor.getAllProcessInfo"];
+        assert!(stable(multicall_of(&status)));
+        assert!(stable(xmlrpc::write_call("supervisor.getState", &[])));
+        // A log grows without a new snapshot; a start changes the state.
+        assert!(!stable(multicall_of(&[
+            "supervisor.getVersion",
+            "supervisor.readLog"
+        ])));
+        assert!(!stable(multicall_of(&[
+            "supervisor.getVersion",
+            "supervisor.startAllProcesses"
+        ])));
+        assert!(!stable(xmlrpc::write_call("supervisor.readLog", &[])));
+        assert!(!stable(xmlrpc::write_call(
+            "supervisor.stopAllProcesses",
+            &[]
+        )));
+    }
+
+    #[test]
+    fn status_multicall_answer_is_reused_until_a_new_snapshot() {
+        let (backend, _rx, _poll) = backend();
+        let body = multicall_of(&["supervisor.getVersion", "supervisor.getIdentification"]);
+        // Two requests within one wall-clock second get the same answer.
+        let (first, again) = loop {
+            let second = wall_second();
+            let first = ready(backend.rpc(body.clone()));
+            let again = ready(backend.rpc(body.clone()));
+            if wall_second() == second {
+                break (first, again);
+            }
+        };
+        assert!(Arc::ptr_eq(&first, &again));
+        let text = String::from_utf8_lossy(&first).into_owned();
+        assert!(text.contains("<string>supervisor</string>"), "{text}");
+        // A new snapshot is never answered from the old one's cache.
+        publish(&backend, 1, "renamed");
+        let fresh = ready(backend.rpc(body));
+        let text = String::from_utf8_lossy(&fresh).into_owned();
+        assert!(text.contains("<string>renamed</string>"), "{text}");
     }
 }

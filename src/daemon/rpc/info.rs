@@ -61,8 +61,9 @@ pub fn process_info(process: &Process, stdout_log: &str, stderr_log: &str, now: 
     info
 }
 
-/// The methods answered from a snapshot, with their parameter counts.
-const READ_ONLY: &[(&str, usize)] = &[
+/// The status reads answered from a snapshot, with their parameter counts.
+/// Their answers follow from the snapshot and the wall clock's second alone.
+const STATUS_READS: &[(&str, usize)] = &[
     ("supervisor.getAllProcessInfo", 0),
     ("supervisor.getProcessInfo", 1),
     ("supervisor.getState", 0),
@@ -71,6 +72,11 @@ const READ_ONLY: &[(&str, usize)] = &[
     ("supervisor.getVersion", 0),
     ("supervisor.getSupervisorVersion", 0),
     ("supervisor.getIdentification", 0),
+];
+
+/// The log reads answered from a snapshot (it names the files), with
+/// their parameter counts.
+const LOG_READS: &[(&str, usize)] = &[
     ("supervisor.readLog", 2),
     ("supervisor.readMainLog", 2),
     ("supervisor.readProcessLog", 3),
@@ -81,11 +87,21 @@ const READ_ONLY: &[(&str, usize)] = &[
     ("supervisor.tailProcessStderrLog", 3),
 ];
 
+/// Whether an answer to `method` encoded once may be sent again for as
+/// long as the snapshot and the wall clock's second stay the same. Log
+/// reads may not: a log grows while the snapshot stays the same.
+pub fn answer_is_stable(method: &str) -> bool {
+    STATUS_READS.iter().any(|(m, _)| *m == method)
+}
+
 impl Snapshot {
     /// Answer `call` if it only reads status; `None` means the reactor must
     /// run it. The checks and faults are the same as on the reactor.
     pub fn answer(&self, call: &Call) -> Option<Answer> {
-        let &(method, arity) = READ_ONLY.iter().find(|(m, _)| *m == call.method)?;
+        let &(method, arity) = STATUS_READS
+            .iter()
+            .chain(LOG_READS)
+            .find(|(m, _)| *m == call.method)?;
         let fault = |code| Some(Err(Fault::named(code, None)));
         if !self.rpc_enabled {
             return fault(faults::UNKNOWN_METHOD);
