@@ -590,3 +590,63 @@ fn running_out_of_descriptors_at_spawn_says_too_many_open_files() {
     assert!(!log.contains("unknown error"), "{log}");
     assert!(daemon.shutdown().success());
 }
+
+#[test]
+fn programs_started_together_each_get_their_own_pipes_pid_and_outcome_in_order() {
+    // Spawns due at once overlap (one thread clones while the next spawn is
+    // prepared); each process must still end up with its own pipes and pid,
+    // and the log must tell the outcomes in the order of the spawns.
+    let mut d = Daemon::start(
+        "[program:a]\nnumprocs=6\nprocess_name=a_%(process_num)s\nstartsecs=0\n\
+         command=sh -c 'echo out-%(process_num)s; echo err-%(process_num)s >&2; exec sleep 100'\n\
+         stdout_logfile={dir}/%(process_num)s.out\nstderr_logfile={dir}/%(process_num)s.err\n\
+         [program:b]\ncommand=/nonexistent/ghost\nstartretries=0\n\
+         [program:c]\ncommand=sh -c 'echo out-c; exec sleep 100'\nstartsecs=0\n\
+         stdout_logfile={dir}/c.out\n",
+    );
+    let log = d.wait_log("every outcome", SECS(10), |log| {
+        log.contains("gave up: b entered FATAL state")
+            && log.contains("success: c entered RUNNING state")
+            && lines_with(log, "success: a_").len() == 6
+    });
+    let position = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+    };
+    let mut order: Vec<usize> = (0..6)
+        .map(|n| position(&format!("spawned: 'a_{n}'")))
+        .collect();
+    order.push(position(
+        "spawnerr: can't find command '/nonexistent/ghost'",
+    ));
+    order.push(position("spawned: 'c'"));
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{log}"
+    );
+    for n in 0..6 {
+        let (out, err) = (d.path(&format!("{n}.out")), d.path(&format!("{n}.err")));
+        wait_until(&format!("the logs of a_{n}"), SECS(10), || {
+            fs::read_to_string(&out).is_ok_and(|s| s == format!("out-{n}\n"))
+                && fs::read_to_string(&err).is_ok_and(|s| s == format!("err-{n}\n"))
+        });
+    }
+    let c_out = d.path("c.out");
+    wait_until("the log of c", SECS(10), || {
+        fs::read_to_string(&c_out).is_ok_and(|s| s == "out-c\n")
+    });
+    // Each pid logged is a live child of ours, and no two are the same.
+    let mut pids: Vec<i32> = lines_with(&log, "spawned: '")
+        .iter()
+        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let children = common::children_of(d.pid());
+    assert!(
+        pids.iter().all(|pid| children.contains(pid)),
+        "{pids:?} vs {children:?}"
+    );
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 7, "{log}");
+    assert!(d.shutdown().success());
+}

@@ -30,6 +30,16 @@ const CHILD_STACK: usize = 64 * 1024;
 /// close_range(2)'s flag: mark close-on-exec instead of closing.
 const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
 
+thread_local! {
+    /// The children's stack, one for every spawn of the thread that spawns
+    /// (only one child at a time runs on it: the thread waits until that
+    /// child has exec'd or exited). A fresh 64 KiB per spawn was mapped,
+    /// zeroed page by page and unmapped each time, and an unmap right after
+    /// a child ran in our memory flushes the TLB of every CPU it ran on.
+    static STACK: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; CHILD_STACK].into_boxed_slice());
+}
+
 /// What the child's entry point gets through clone's `void *` argument.
 struct Start<'a> {
     plan: &'a ChildPlan,
@@ -50,24 +60,26 @@ pub(super) fn start(plan: &ChildPlan, fds: [RawFd; 3]) -> nix::Result<i32> {
         Some(&all),
         Some(&mut old),
     )?;
-    let mut stack = vec![0u8; CHILD_STACK];
     let start = Start { plan, fds };
-    // SAFETY: the stack is ours and outlives the child's use of it: with
-    // CLONE_VFORK this thread resumes only once the child has exec'd or
-    // exited, so `stack`, `start` and `plan` stay alive and unchanged while
-    // it runs. The stack grows down from its 16-byte-aligned top. The
-    // child's code is restricted as the module says.
-    let pid = unsafe {
-        let top = stack.as_mut_ptr().add(CHILD_STACK) as usize & !15;
-        libc::clone(
-            child_main,
-            top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            &start as *const Start as *mut libc::c_void,
-        )
-    };
-    let cloned = nix::errno::Errno::result(pid);
-    drop(stack);
+    let cloned = STACK.with(|stack| {
+        let mut stack = stack.borrow_mut();
+        // SAFETY: the stack is ours and outlives the child's use of it:
+        // with CLONE_VFORK this thread resumes only once the child has
+        // exec'd or exited, so `stack`, `start` and `plan` stay alive and
+        // unchanged while it runs, and the next child gets the stack only
+        // after that. The stack grows down from its 16-byte-aligned top.
+        // The child's code is restricted as the module says.
+        let pid = unsafe {
+            let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
+            libc::clone(
+                child_main,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                &start as *const Start as *mut libc::c_void,
+            )
+        };
+        nix::errno::Errno::result(pid)
+    });
     // Restoring the mask of this thread cannot fail with a valid set.
     let _ = nix::sys::signal::pthread_sigmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,

@@ -46,6 +46,27 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
 /// switch, chdir, exec) are written to its stderr and end it with status 127,
 /// which the parent sees as an ordinary exit.
 pub fn spawn(process: &config::ProcessConfig, ctx: &Context) -> Result<Spawned, String> {
+    prepare(process, ctx)?.start()
+}
+
+/// A spawn made ready: the child's plan and both ends of its pipes. What is
+/// left, [`Prepared::start`], only clones, and the calling thread waits
+/// there until the child has exec'd; so the event loop can prepare the
+/// next spawn while another thread starts this one (`state/spawning.rs`).
+pub struct Prepared {
+    /// For the error messages of `start`, already quoted.
+    name: String,
+    plan: ChildPlan,
+    /// `(the child's end, ours)` of each pipe.
+    stdin: (OwnedFd, OwnedFd),
+    stdout: (OwnedFd, OwnedFd),
+    /// `None` with `redirect_stderr`: fd 2 of the child is the stdout pipe.
+    stderr: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// Everything of a spawn but the clone: the command looked up, the child's
+/// plan, the pipes. An `Err` is a spawn error, as for [`spawn`].
+pub fn prepare(process: &config::ProcessConfig, ctx: &Context) -> Result<Prepared, String> {
     let (resolved, argv) = resolve_command(process, ctx).map_err(|e| e.message)?;
     let plan = ChildPlan::new(process, ctx, &resolved, &argv)?;
 
@@ -60,48 +81,63 @@ pub fn spawn(process: &config::ProcessConfig, ctx: &Context) -> Result<Spawned, 
             errno_name(other as i32)
         ),
     };
-    let (stdin_read, stdin_write) = pipe().map_err(too_many)?;
+    let stdin = pipe().map_err(too_many)?;
     let (stdout_read, stdout_write) = pipe().map_err(too_many)?;
-    let stderr_pipe = if process.redirect_stderr {
+    let stderr = if process.redirect_stderr {
         None
     } else {
-        Some(pipe().map_err(too_many)?)
+        let (read, write) = pipe().map_err(too_many)?;
+        Some((write, read))
     };
-    let child_fds = [
-        stdin_read.as_raw_fd(),
-        stdout_write.as_raw_fd(),
-        stderr_pipe
-            .as_ref()
-            .map_or(stdout_write.as_raw_fd(), |(_, w)| w.as_raw_fd()),
-    ];
-
-    let pid = super::child::start(&plan, child_fds).map_err(|e| match e {
-        nix::Error::EAGAIN => format!(
-            "Too many processes in process table to spawn {}",
-            repr(&process.name)
-        ),
-        other => format!(
-            "unknown error during fork for {}: {}",
-            repr(&process.name),
-            errno_name(other as i32)
-        ),
-    })?;
-    // The child's ends are closed here when their OwnedFds drop.
-    drop((stdin_read, stdout_write));
-    let stderr = stderr_pipe.map(|(read, _write)| read);
-
-    for fd in [&stdin_write, &stdout_read]
-        .into_iter()
-        .chain(stderr.as_ref())
-    {
-        set_nonblocking(fd.as_raw_fd());
-    }
-    Ok(Spawned {
-        pid,
-        stdin: stdin_write,
-        stdout: stdout_read,
+    Ok(Prepared {
+        name: repr(&process.name),
+        plan,
+        stdin,
+        stdout: (stdout_write, stdout_read),
         stderr,
     })
+}
+
+impl Prepared {
+    /// Clone the child; returns once it has exec'd (or failed and exited).
+    pub fn start(self) -> Result<Spawned, String> {
+        let Prepared {
+            name,
+            plan,
+            stdin,
+            stdout,
+            stderr,
+        } = self;
+        let child_fds = [
+            stdin.0.as_raw_fd(),
+            stdout.0.as_raw_fd(),
+            stderr
+                .as_ref()
+                .map_or(stdout.0.as_raw_fd(), |e| e.0.as_raw_fd()),
+        ];
+        let pid = super::child::start(&plan, child_fds).map_err(|e| match e {
+            nix::Error::EAGAIN => format!("Too many processes in process table to spawn {name}"),
+            other => format!(
+                "unknown error during fork for {name}: {}",
+                errno_name(other as i32)
+            ),
+        })?;
+        // The child's ends are closed here as their OwnedFds drop.
+        let (ours_stdin, ours_stdout) = (stdin.1, stdout.1);
+        let ours_stderr = stderr.map(|(_child, ours)| ours);
+        for fd in [&ours_stdin, &ours_stdout]
+            .into_iter()
+            .chain(ours_stderr.as_ref())
+        {
+            set_nonblocking(fd.as_raw_fd());
+        }
+        Ok(Spawned {
+            pid,
+            stdin: ours_stdin,
+            stdout: ours_stdout,
+            stderr: ours_stderr,
+        })
+    }
 }
 
 /// Start a health check's command for `process`: split and looked up like
@@ -216,6 +252,12 @@ pub(super) struct ChildPlan {
     pub(super) chdir_prefix: Vec<u8>,
     pub(super) exec_prefix: Vec<u8>,
 }
+
+// SAFETY: the raw pointers of a plan point only into the heap buffers of
+// the plan's own `CString`s (`_argv`, `_env`), which stay where they are
+// when the plan moves to another thread, and nothing else holds them. A
+// plan is read by one thread (and its child) at a time.
+unsafe impl Send for ChildPlan {}
 
 impl ChildPlan {
     fn new(

@@ -13,6 +13,7 @@ mod events;
 mod finishing;
 mod health;
 mod processes;
+mod spawning;
 mod stopping;
 #[cfg(test)]
 mod tests;

@@ -9,9 +9,8 @@ use mio::Token;
 use super::Daemon;
 use crate::config::LogLevel;
 use crate::daemon::events::Event;
-use crate::daemon::proc::process::Action;
+use crate::daemon::proc::process::{Action, StateChange};
 use crate::daemon::proc::reap;
-use crate::daemon::proc::spawn;
 use crate::daemon::proc::status::{signame, ExitStatus, Now};
 use crate::daemon::proc::table::{Key, Phase};
 
@@ -29,7 +28,25 @@ impl Daemon {
         let mut queue: VecDeque<(Key, Action)> = actions.into();
         while let Some((key, action)) = queue.pop_front() {
             let follow_up = match action {
-                Action::Spawn => self.spawn(key, now),
+                Action::Spawn => {
+                    // Spawns due together start together (`spawning.rs`).
+                    // At startup each process has its change to STARTING
+                    // and its spawn, one after the other: the changes go
+                    // first, as spawning shows nothing of itself (what
+                    // follows a spawn comes after all of them, as it would
+                    // one by one).
+                    let mut keys = vec![key];
+                    while let Some((next, Action::Spawn | Action::Changed(_))) = queue.front() {
+                        let next = *next;
+                        match queue.pop_front() {
+                            Some((_, Action::Changed(change))) => self.changed(next, change, now),
+                            _ => keys.push(next),
+                        }
+                    }
+                    let follow_ups = self.spawn_all(&keys, now);
+                    queue.extend(follow_ups);
+                    continue;
+                }
                 Action::Signal { pid, signal, group } => {
                     self.send_signal(key, pid, signal, group, now)
                 }
@@ -38,15 +55,7 @@ impl Daemon {
                     Vec::new()
                 }
                 Action::Changed(change) => {
-                    let config = &self.table.process(key).config;
-                    let event = Event::process_state(&change, &config.name, &config.group);
-                    self.raise(event);
-                    self.health_on_change(key, &change, now);
-                    self.finishing_on_change(key, &change);
-                    // A dependent may be waiting for this very change.
-                    if !self.table.deps().is_empty() {
-                        self.dirty = true;
-                    }
+                    self.changed(key, change, now);
                     Vec::new()
                 }
             };
@@ -54,41 +63,23 @@ impl Daemon {
         }
     }
 
+    /// A process changed state: tell the listeners, the health checks,
+    /// the essential-program rules and the dependents.
+    fn changed(&mut self, key: Key, change: StateChange, now: Now) {
+        let config = &self.table.process(key).config;
+        let event = Event::process_state(&change, &config.name, &config.group);
+        self.raise(event);
+        self.health_on_change(key, &change, now);
+        self.finishing_on_change(key, &change);
+        // A dependent may be waiting for this very change.
+        if !self.table.deps().is_empty() {
+            self.dirty = true;
+        }
+    }
+
     /// Carry out the actions of one process.
     pub(crate) fn perform_for(&mut self, key: Key, actions: Vec<Action>, now: Now) {
         self.perform(actions.into_iter().map(|a| (key, a)).collect(), now);
-    }
-
-    fn spawn(&mut self, key: Key, now: Now) -> Vec<Action> {
-        let config = &self.table.process(key).config;
-        let listener = self.bus.is_listener(key);
-        let logs = self.outputs.prepare(
-            key,
-            config,
-            self.config.supervisord.strip_ansi,
-            listener,
-            &mut self.log,
-        );
-        let (stdout_log, stderr_log) = match logs {
-            Ok(logs) => logs,
-            Err(message) => return self.table.process_mut(key).spawn_failed(&message, now),
-        };
-        match spawn::spawn(config, &self.spawn_ctx) {
-            Ok(spawned) => {
-                let registry = &self.registry;
-                let whose = (key, spawned.pid, listener, config.group.as_str());
-                self.outputs
-                    .watch(registry, whose, spawned.stdout, stdout_log, &mut self.log);
-                if let (Some(fd), Some(log)) = (spawned.stderr, stderr_log) {
-                    self.outputs.watch(registry, whose, fd, log, &mut self.log);
-                }
-                self.stdin.insert(registry, spawned.pid, spawned.stdin);
-                self.bus.spawned(key, spawned.pid);
-                self.table.track(spawned.pid, key);
-                self.table.process_mut(key).spawned(spawned.pid, now)
-            }
-            Err(message) => self.table.process_mut(key).spawn_failed(&message, now),
-        }
     }
 
     /// AUTO log files for the current groups (after cleaning old ones).
