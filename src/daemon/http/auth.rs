@@ -46,9 +46,9 @@ pub(super) fn request_access(head: &super::head::Head, creds: &Credentials) -> A
     match access(head.header("authorization"), creds) {
         Access::Denied
             if creds.open_probes
-                && matches!(head.method.as_str(), "GET" | "HEAD")
+                && matches!(head.method(), "GET" | "HEAD")
                 && matches!(
-                    Probe::at(&super::head::request_path(&head.target)),
+                    Probe::at(&super::head::request_path(head.target())),
                     Some(Probe::Healthz | Probe::Readyz)
                 ) =>
         {

@@ -184,7 +184,7 @@ impl Exchange<'_> {
     /// (with musl, a fresh buffer the size of a big answer is mapped and
     /// unmapped on every request).
     fn send(&mut self, status: u16, content_type: &str, body: &[u8]) -> After {
-        let with_body = self.head.method != "HEAD";
+        let with_body = self.head.method() != "HEAD";
         let head = pages::head_of_full(
             self.minor(),
             status,
@@ -209,7 +209,7 @@ impl Exchange<'_> {
 
     /// Send an error page with `Connection: close` and close, draining input.
     pub(super) fn error_close(&mut self, status: u16) -> After {
-        let with_body = self.head.method != "HEAD";
+        let with_body = self.head.method() != "HEAD";
         let response = pages::error(self.minor(), status, Persist::Close, &[], with_body);
         match write_all_vectored(self.conn, &mut [IoSlice::new(&response)]) {
             Ok(()) => After::Linger,
@@ -226,7 +226,7 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
         conn,
         keep: head.keep(),
     };
-    let path = request_path(&head.target);
+    let path = request_path(head.target());
     if path.starts_with("/RPC2") {
         // A browser's credentials go with any request, whichever page made
         // it: XML-RPC from another web site is refused (clients that are
@@ -238,7 +238,7 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
         return rpc(&mut ex, body);
     }
     if let Some(probe) = Probe::at(&path) {
-        if !matches!(head.method.as_str(), "GET" | "HEAD") {
+        if !matches!(head.method(), "GET" | "HEAD") {
             return ex.error(405);
         }
         let answer = site.backend.probe(probe);
@@ -249,14 +249,14 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
         return ex.send(answer.status, content_type, answer.body.as_bytes());
     }
     if path.starts_with("/logtail") || path.starts_with("/mainlogtail") {
-        if head.method != "GET" {
+        if head.method() != "GET" {
             return ex.error(400);
         }
         return logtail::serve(&mut ex, &path);
     }
     let name = path.trim_start_matches('/');
     let name = if name.is_empty() { "index.html" } else { name };
-    let ui_method = matches!(head.method.as_str(), "GET" | "POST");
+    let ui_method = matches!(head.method(), "GET" | "POST");
     if ui_method && name == "ok.html" {
         return ex.send(200, "text/plain", b"OK");
     }
@@ -264,7 +264,7 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
         return after;
     }
     // No static files beyond the web UI's: 404 like a missing one.
-    if ui_method || head.method == "HEAD" {
+    if ui_method || head.method() == "HEAD" {
         return ex.error(404);
     }
     ex.error(400)
@@ -272,7 +272,7 @@ pub(super) fn answer(site: &Arc<Site>, conn: &Conn, head: &Head, body: Vec<u8>) 
 
 /// `/RPC2…`: POST with a `Content-Length` body, answered by the backend.
 fn rpc(ex: &mut Exchange<'_>, body: Vec<u8>) -> After {
-    if ex.head.method != "POST" {
+    if ex.head.method() != "POST" {
         return ex.error(400);
     }
     match ex.head.body() {

@@ -4,34 +4,92 @@
 //! once ([`parse_head`]). Neither reads from a socket: the I/O thread feeds
 //! them.
 
+use std::ops::Range;
+
 use super::limits::{MAX_HEAD, MAX_HEADERS};
 
-/// A parsed request head.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed request head. Its parts live in one string (a request costs
+/// two allocations here, not two per header): the method, the target, then
+/// each header's lower-cased name and trimmed value.
+#[derive(Clone)]
 pub(super) struct Head {
-    pub(super) method: String,
-    pub(super) target: String,
+    text: String,
+    method: Range<usize>,
+    target: Range<usize>,
     /// HTTP/1.`minor`: 0 or 1.
     pub(super) minor: u8,
-    /// Names lower-cased, values trimmed, in arrival order.
-    pub(super) headers: Vec<(String, String)>,
+    /// (name, value) in arrival order.
+    headers: Vec<(Range<usize>, Range<usize>)>,
     /// Authenticated with the read-only login: set by the I/O thread once
     /// the credentials are checked, never from the request itself.
     pub(super) readonly: bool,
 }
 
 impl Head {
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
+    /// A head of these parts; header names are lower-cased.
+    #[cfg(test)]
+    pub(super) fn new<'a>(
+        method: &str,
+        target: &str,
+        minor: u8,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Head {
+        let mut head = Head::with_capacity(method.len() + target.len(), 0);
+        head.method = head.push(method);
+        head.target = head.push(target);
+        head.minor = minor;
+        for (name, value) in headers {
+            head.push_header(name, value);
+        }
+        head
+    }
+
+    fn with_capacity(text: usize, headers: usize) -> Head {
+        Head {
+            text: String::with_capacity(text),
+            method: 0..0,
+            target: 0..0,
+            minor: 1,
+            headers: Vec::with_capacity(headers),
+            readonly: false,
+        }
+    }
+
+    fn push(&mut self, part: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(part);
+        start..self.text.len()
+    }
+
+    fn push_header(&mut self, name: &str, value: &str) {
+        let name = self.push(name);
+        self.text[name.clone()].make_ascii_lowercase();
+        let value = self.push(value);
+        self.headers.push((name, value));
+    }
+
+    pub(super) fn method(&self) -> &str {
+        &self.text[self.method.clone()]
+    }
+
+    pub(super) fn target(&self) -> &str {
+        &self.text[self.target.clone()]
+    }
+
+    /// Every (lower-cased name, value), in arrival order.
+    pub(super) fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(n, v)| (&self.text[n.clone()], &self.text[v.clone()]))
+    }
+
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     fn connection_has(&self, token: &str) -> bool {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == "connection")
+        self.headers()
+            .filter(|(n, _)| *n == "connection")
             .flat_map(|(_, v)| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     }
@@ -59,7 +117,7 @@ impl Head {
             return Body::Unframed;
         }
         let mut length = None;
-        for (_, value) in self.headers.iter().filter(|(n, _)| n == "content-length") {
+        for (_, value) in self.headers().filter(|(n, _)| *n == "content-length") {
             let parsed = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
                 value.parse::<u64>().ok()
             } else {
@@ -75,6 +133,31 @@ impl Head {
             None | Some(0) => Body::None,
             Some(n) => Body::Length(n),
         }
+    }
+}
+
+/// Heads are equal when their parts are, however their text is laid out.
+impl PartialEq for Head {
+    fn eq(&self, other: &Head) -> bool {
+        self.method() == other.method()
+            && self.target() == other.target()
+            && self.minor == other.minor
+            && self.readonly == other.readonly
+            && self.headers().eq(other.headers())
+    }
+}
+
+impl Eq for Head {}
+
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("minor", &self.minor)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("readonly", &self.readonly)
+            .finish()
     }
 }
 
@@ -153,25 +236,24 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Head, Bad> {
         return Err(Bad(400));
     };
     let minor = parse_version(version)?;
-    let mut head = Head {
-        method: method.to_string(),
-        target: target.to_string(),
-        minor,
-        headers: Vec::new(),
-        readonly: false,
-    };
+    let mut head = Head::with_capacity(bytes.len(), 8);
+    head.method = head.push(method);
+    head.target = head.push(target);
+    head.minor = minor;
     for line in lines {
         if line.is_empty() {
             return Ok(head);
         }
         let text = String::from_utf8_lossy(line);
         if text.starts_with([' ', '\t']) {
-            // An obsolete folded continuation of the previous value.
+            // An obsolete folded continuation of the previous value, which
+            // ends the text so far: it grows by this line.
             let Some(last) = head.headers.last_mut() else {
                 return Err(Bad(400));
             };
-            last.1.push(' ');
-            last.1.push_str(text.trim());
+            head.text.push(' ');
+            head.text.push_str(text.trim());
+            last.1.end = head.text.len();
             continue;
         }
         // Lenient: the space after the colon is optional (Python needs it).
@@ -185,8 +267,7 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Head, Bad> {
         if head.headers.len() >= MAX_HEADERS {
             return Err(Bad(431));
         }
-        head.headers
-            .push((name.to_ascii_lowercase(), value.trim().to_string()));
+        head.push_header(name, value.trim());
     }
     // No blank line: not a complete head (the scanner never passes one).
     Err(Bad(400))
@@ -245,7 +326,7 @@ fn hex(b: u8) -> Option<u8> {
 
 /// The path of a request target, percent-decoded: the part before `?`; an
 /// absolute-form target (`http://host/path`) is reduced to its path.
-pub(super) fn request_path(target: &str) -> String {
+pub(super) fn request_path(target: &str) -> std::borrow::Cow<'_, str> {
     let mut path = target;
     for scheme in ["http://", "https://"] {
         if let Some(rest) = target.strip_prefix(scheme) {
@@ -253,7 +334,11 @@ pub(super) fn request_path(target: &str) -> String {
         }
     }
     let path = path.split(['?', '#']).next().unwrap_or("");
-    percent_decode(path)
+    if path.contains('%') {
+        percent_decode(path).into()
+    } else {
+        path.into()
+    }
 }
 
 /// Scan and parse `bytes` as the I/O thread does: `Ok(None)` while the head
@@ -279,8 +364,8 @@ mod tests {
         let head = parse("\r\n\r\nPOST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length:12\r\n\r\n")
             .unwrap()
             .unwrap();
-        assert_eq!(head.method, "POST");
-        assert_eq!(head.target, "/RPC2");
+        assert_eq!(head.method(), "POST");
+        assert_eq!(head.target(), "/RPC2");
         assert_eq!(head.minor, 1);
         assert_eq!(head.header("content-length"), Some("12"));
         assert_eq!(head.header("host"), Some("x"));
@@ -309,7 +394,7 @@ mod tests {
             parse("G\u{e9}T / HTTP/1.1\r\n\r\n")
                 .unwrap()
                 .unwrap()
-                .method,
+                .method(),
             "G\u{e9}T"
         );
         assert_eq!(

@@ -148,7 +148,7 @@ impl Incoming {
 
     /// A head is complete: refuse the request here, or wait for its body.
     fn start(&mut self, conn: &Conn, site: &Site, mut head: Head, head_len: usize) -> Flow {
-        let with_body = head.method != "HEAD";
+        let with_body = head.method() != "HEAD";
         if let Some(creds) = &site.auth {
             let access = auth::request_access(&head, creds);
             if access == auth::Access::Denied {

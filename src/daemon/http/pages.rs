@@ -1,6 +1,7 @@
 //! Response heads, Medusa's error page, and HTTP dates.
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Sent on every response; Supervisor's Medusa says this and clients ignore it.
@@ -52,8 +53,13 @@ pub(super) enum Persist {
 /// The status line and the headers every response has, without the blank
 /// line that ends the head (so callers can add more).
 pub(super) fn head(out: &mut Vec<u8>, minor: u8, status: u16, persist: Persist) {
-    let line = format!("HTTP/1.{} {status} {}\r\n", minor.min(1), reason(status));
-    out.extend_from_slice(line.as_bytes());
+    // Formatted straight into `out`: a response head costs one allocation.
+    let _ = write!(
+        out,
+        "HTTP/1.{} {status} {}\r\n",
+        minor.min(1),
+        reason(status)
+    );
     out.extend_from_slice(b"Server: ");
     out.extend_from_slice(SERVER.as_bytes());
     out.extend_from_slice(b"\r\nDate: ");
@@ -111,7 +117,7 @@ pub(super) fn head_of_full(
     for (name, value) in extra {
         header(&mut out, name, value);
     }
-    header(&mut out, "Content-Length", &length.to_string());
+    let _ = write!(out, "Content-Length: {length}\r\n");
     header(&mut out, "Content-Type", content_type);
     out.extend_from_slice(b"\r\n");
     out

@@ -99,7 +99,7 @@ fn result_json(ok: bool, message: &str) -> String {
 /// `before` reads the bytes before an offset (loading more), neither reads
 /// the end. The answer is `{size, start, end, text, reset}`.
 pub(super) fn log(ex: &mut Exchange<'_>) -> After {
-    let form = Form::new(query_of(&ex.head.target), None);
+    let form = Form::new(query_of(ex.head.target()), None);
     let number = |k| form.get(k).and_then(|v| v.parse::<u64>().ok());
     let max = number("max").unwrap_or(LOG_DEFAULT).clamp(1, LOG_MAX);
     let which = match form.non_empty("name") {

@@ -65,16 +65,7 @@ mod tests {
     use super::*;
 
     fn head(headers: &[(&str, &str)]) -> Head {
-        Head {
-            method: "POST".into(),
-            target: "/index.html".into(),
-            minor: 1,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            readonly: false,
-        }
+        Head::new("POST", "/index.html", 1, headers.iter().copied())
     }
 
     #[test]

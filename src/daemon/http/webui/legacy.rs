@@ -19,7 +19,7 @@ const MAX_TAIL: i64 = 4 * 1024 * 1024;
 /// `/`, `/index.html`: run `?action=` if any (then redirect with its
 /// message), else show the status table.
 pub(super) fn status(ex: &mut Exchange<'_>, body: Option<&[u8]>) -> After {
-    let form = Form::new(query_of(&ex.head.target), body);
+    let form = Form::new(query_of(ex.head.target()), body);
     if let Some(action) = form.non_empty("action") {
         let action = action.to_string();
         return act(ex, &form, &action);
@@ -40,7 +40,7 @@ fn act(ex: &mut Exchange<'_>, form: &Form, action: &str) -> After {
     if ex.head.readonly && action != "refresh" {
         return refuse(ex, "This login may only look (readonly_username).");
     }
-    if ex.head.method == "GET" && action != "refresh" && ex.site.refuse_get_actions {
+    if ex.head.method() == "GET" && action != "refresh" && ex.site.refuse_get_actions {
         return refuse(
             ex,
             "This server refuses actions in links (refuse_get_actions): \
@@ -261,7 +261,7 @@ fn status_row(out: &mut String, info: &Value, shade: bool, readonly: bool) {
 
 /// `/tail.html?processname=<ns>[&limit=N]`: the end of a process's stdout.
 pub(super) fn tail(ex: &mut Exchange<'_>, body: Option<&[u8]>) -> After {
-    let form = Form::new(query_of(&ex.head.target), body);
+    let form = Form::new(query_of(ex.head.target()), body);
     let name = form.non_empty("processname").map(str::to_string);
     let limit = form
         .get("limit")

@@ -42,7 +42,7 @@ const NO_CACHE: [(&str, &str); 3] = [
 /// `/`) if it belongs to the web UI; `None` leaves it to the caller (404 or
 /// 400 as for any unknown path).
 pub(super) fn serve(ex: &mut Exchange<'_>, name: &str, body: Vec<u8>) -> Option<After> {
-    let method = ex.head.method.as_str();
+    let method = ex.head.method();
     let get_or_post = matches!(method, "GET" | "POST");
     let body = (method == "POST").then_some(body.as_slice());
     Some(match name {
@@ -89,7 +89,7 @@ fn send(
 ) -> After {
     let mut headers: Vec<(&str, &str)> = guard::HEADERS.to_vec();
     headers.extend_from_slice(extra);
-    let with_body = ex.head.method != "HEAD" && status != 304;
+    let with_body = ex.head.method() != "HEAD" && status != 304;
     let body = if with_body { body } else { &[] };
     let head = pages::head_of_full(
         ex.minor(),
