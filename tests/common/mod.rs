@@ -141,12 +141,19 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // A failed test must not leave its supervisord (and programs) behind.
+        // Neither a test that ends without `shutdown` nor a failed one may
+        // leave its supervisord or its programs behind. SIGKILL alone left
+        // the programs running (each has its process group, and nothing
+        // stops them when supervisord dies): ask for the orderly shutdown
+        // first, which stops them, and kill only a supervisord that hangs.
         if let Ok(None) = self.child.try_wait() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.pid()),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let pid = nix::unistd::Pid::from_raw(self.pid());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = self.child.wait();
         }
     }

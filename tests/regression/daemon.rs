@@ -293,3 +293,62 @@ fn a_log_file_that_cannot_open_always_said_eio() {
     );
     assert!(d.shutdown().success());
 }
+
+/// A test that ended without `shutdown` SIGKILLed its supervisord on the way
+/// out, and the programs lived on (one full test run left fourteen `sleep
+/// 1000`s and two HTTP servers behind, reparented to init).
+#[test]
+fn a_test_daemon_dropped_without_shutdown_left_its_programs_running() {
+    let d = Daemon::start("[program:left]\ncommand=sleep 1000\nstartsecs=0\n");
+    let log = d.wait_for("success: left entered RUNNING", SECS(10));
+    let pid: i32 = super::common::lines_with(&log, "spawned: 'left' with pid")[0]
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    drop(d);
+    // Gone, or a zombie for init to reap.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit(')')
+                .next()
+                .unwrap()
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = Instant::now() + SECS(10);
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(gone(), "program {pid} outlived its supervisord");
+}
+
+/// AUTO log files are created as their programs spawn, and the others with
+/// the first published status: a program that does not start must still
+/// have its file, named in its process info, from the first answer on.
+#[test]
+fn auto_logs_of_programs_not_started_exist_from_the_first_answer() {
+    let mut d = Daemon::start(&format!(
+        "{RPC_SERVER}[program:idle]\ncommand=sleep 1000\nautostart=false\n\
+         [program:busy]\ncommand=sleep 1000\nstartsecs=0\n"
+    ));
+    for name in ["idle", "busy"] {
+        let info = d.rpc("supervisor.getProcessInfo", &[name]);
+        for channel in ["stdout", "stderr"] {
+            let member = format!("<name>{channel}_logfile</name>");
+            let after = info
+                .find(&member)
+                .unwrap_or_else(|| panic!("no {channel} log for {name}: {info}"));
+            let start = after + info[after..].find("<string>").unwrap() + "<string>".len();
+            let path = &info[start..start + info[start..].find('<').unwrap()];
+            assert!(
+                path.contains(&format!("{name}-{channel}---")),
+                "{name}: {path}"
+            );
+            assert!(std::path::Path::new(path).is_file(), "{name}: {path}");
+        }
+    }
+    assert!(d.shutdown().success());
+}

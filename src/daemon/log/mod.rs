@@ -37,6 +37,7 @@ impl std::fmt::Display for Channel {
 
 pub mod ansi;
 pub mod auto;
+pub mod autofiles;
 pub mod capture;
 pub mod childlog;
 pub mod console;

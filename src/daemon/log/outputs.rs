@@ -11,6 +11,7 @@ use chrono::Local;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use super::autofiles::AutoFiles;
 use super::childlog::{ChannelLog, Destination, Fed};
 use super::console::{Consoles, LineAssembler};
 use super::mainlog::MainLog;
@@ -79,8 +80,8 @@ pub struct Outputs {
     next_token: usize,
     consoles: Consoles,
     syslog: Option<Syslog>,
-    /// AUTO log files, created with the groups: (process, channel) → path.
-    auto_files: HashMap<(Key, Channel), PathBuf>,
+    /// The AUTO log files of the current groups.
+    auto: AutoFiles,
     /// Channels already warned that their target cannot rotate (once is
     /// enough, however often the program restarts).
     rotation_warned: HashSet<(Key, Channel)>,
@@ -95,31 +96,23 @@ impl Outputs {
             next_token: first_token,
             consoles: Consoles::default(),
             syslog: None,
-            auto_files: HashMap::new(),
+            auto: AutoFiles::default(),
             rotation_warned: HashSet::new(),
             buffer: vec![0; READ_CHUNK],
         }
     }
 
     /// Before the groups of `config` start: remove the AUTO logs of earlier
-    /// runs (unless `nocleanup`), then create this run's, empty and private.
-    /// Called only once startup can no longer fail, so a second instance
-    /// that is refused never deletes the first one's logs.
+    /// runs and name this run's, to be created with their spawns or the
+    /// first snapshot (see `autofiles.rs`).
     pub fn create_auto_files(
         &mut self,
         config: &Config,
         table: &[(Key, &config::ProcessConfig)],
         log: &mut MainLog,
     ) {
-        let s = &config.supervisord;
-        if !s.nocleanup {
-            for warning in super::auto::clean_auto_logs(&s.childlogdir, &s.identifier) {
-                log.log(LogLevel::Warn, &warning);
-            }
-        }
-        self.auto_files.clear();
         self.rotation_warned.clear();
-        self.add_auto_files(config, table, log);
+        self.auto.reset(config, table, log);
     }
 
     /// AUTO log files for processes of a group added at run time (no cleanup).
@@ -129,44 +122,17 @@ impl Outputs {
         table: &[(Key, &config::ProcessConfig)],
         log: &mut MainLog,
     ) {
-        let s = &config.supervisord;
-        for &(key, process) in table {
-            let wanted = [
-                (Channel::Stdout, process.stdout.logfile == LogTarget::Auto),
-                (
-                    Channel::Stderr,
-                    process.stderr.logfile == LogTarget::Auto && !process.redirect_stderr,
-                ),
-            ];
-            for (channel, auto) in wanted {
-                if !auto {
-                    continue;
-                }
-                match super::auto::create_auto_file(
-                    &s.childlogdir,
-                    &process.name,
-                    channel.name(),
-                    &s.identifier,
-                ) {
-                    Ok(path) => {
-                        self.auto_files.insert((key, channel), path);
-                    }
-                    Err(e) => log.log(
-                        LogLevel::Error,
-                        &format!(
-                            "cannot create the AUTO {channel} log of {} in {}: {e}; its {channel} is read and dropped",
-                            process.name,
-                            s.childlogdir.display()
-                        ),
-                    ),
-                }
-            }
-        }
+        self.auto.add(config, table, log);
     }
 
-    /// The AUTO log of a process channel, if it has one.
-    pub fn auto_file(&self, key: Key, channel: Channel) -> Option<&Path> {
-        self.auto_files.get(&(key, channel)).map(PathBuf::as_path)
+    /// Whether AUTO files wait to be created.
+    pub fn auto_files_pending(&self) -> bool {
+        self.auto.any_pending()
+    }
+
+    /// Create the AUTO files still pending.
+    pub fn create_pending_auto_files(&mut self, log: &mut MainLog) {
+        self.auto.create_pending(log);
     }
 
     /// The channel logs of a process about to be spawned. Files are opened
@@ -221,7 +187,7 @@ impl Outputs {
     ) -> Result<ChannelLog, String> {
         let path = match &stream.logfile {
             LogTarget::Path(path) => Some(path.as_path()),
-            LogTarget::Auto => self.auto_files.get(&(key, channel)).map(PathBuf::as_path),
+            LogTarget::Auto => self.auto.for_spawn(key, channel, log),
             LogTarget::None | LogTarget::Syslog => None,
         };
         let destination = match path {
@@ -472,7 +438,7 @@ impl Outputs {
     /// A group is gone: forget its AUTO files and warnings, so that adding
     /// and removing groups does not grow these maps. Its pipes still drain.
     pub fn forget_group(&mut self, group: GroupId) {
-        self.auto_files.retain(|(key, _), _| key.group != group);
+        self.auto.forget_group(group);
         self.rotation_warned.retain(|(key, _)| key.group != group);
     }
 
@@ -491,7 +457,7 @@ impl Outputs {
             LogTarget::Path(path) if super::console::console_fd(path).is_none() => {
                 Some(path.clone())
             }
-            LogTarget::Auto => self.auto_files.get(&(key, channel)).cloned(),
+            LogTarget::Auto => self.auto.get(key, channel).map(Path::to_path_buf),
             _ => None,
         }
     }

@@ -231,6 +231,11 @@ impl Daemon {
     /// A fresh status copy for the HTTP threads.
     pub fn snapshot(&mut self, generation: u64) -> Snapshot {
         self.snapshot_stale = false;
+        // The snapshot is the first to show the AUTO file names, before any
+        // answer goes out: the files not created by a spawn yet are now.
+        if self.outputs.auto_files_pending() {
+            self.outputs.create_pending_auto_files(&mut self.log);
+        }
         let mut processes: Vec<View> = self
             .table
             .keys()

@@ -92,6 +92,8 @@ impl Daemon {
             .collect();
         self.outputs
             .create_auto_files(&self.config, &processes, &mut self.log);
+        // The files not made by the spawns are made with the snapshot.
+        self.snapshot_stale = true;
     }
 
     fn send_signal(
