@@ -24,9 +24,8 @@ use crate::daemon::proc::table::{GroupId, Key};
 pub struct AutoFiles {
     /// (process, channel) → the file created for it.
     created: HashMap<(Key, Channel), PathBuf>,
-    /// Named at startup or reload, not created yet: the place in the table
-    /// (files are created in that order) and the process name.
-    pending: HashMap<(Key, Channel), (usize, String)>,
+    /// Named at startup or reload, not created yet: the process name.
+    pending: HashMap<(Key, Channel), String>,
     /// Where the pending ones go, and for which instance.
     dir: PathBuf,
     identifier: String,
@@ -53,8 +52,7 @@ impl AutoFiles {
         self.dir = s.childlogdir.clone();
         self.identifier = s.identifier.clone();
         self.pending = auto_channels(table)
-            .enumerate()
-            .map(|(order, (key, channel, name))| ((key, channel), (order, name.to_string())))
+            .map(|(key, channel, name)| ((key, channel), name.to_string()))
             .collect();
     }
 
@@ -77,19 +75,21 @@ impl AutoFiles {
         !self.pending.is_empty()
     }
 
-    /// Create every pending file, in table order.
-    pub fn create_pending(&mut self, log: &mut MainLog) {
-        let mut pending: Vec<_> = self.pending.drain().collect();
-        pending.sort_unstable_by_key(|(_, (order, _))| *order);
-        for ((key, channel), (_, name)) in pending {
-            self.create_one(key, channel, &name, log);
+    /// Create every pending file, in the order of `keys` (the table's).
+    pub fn create_pending(&mut self, keys: &[Key], log: &mut MainLog) {
+        for &key in keys {
+            for channel in [Channel::Stdout, Channel::Stderr] {
+                if let Some(name) = self.pending.remove(&(key, channel)) {
+                    self.create_one(key, channel, &name, log);
+                }
+            }
         }
     }
 
     /// The file of a process channel about to spawn, created first if it
     /// is pending.
     pub fn for_spawn(&mut self, key: Key, channel: Channel, log: &mut MainLog) -> Option<&Path> {
-        if let Some((_, name)) = self.pending.remove(&(key, channel)) {
+        if let Some(name) = self.pending.remove(&(key, channel)) {
             self.create_one(key, channel, &name, log);
         }
         self.get(key, channel)

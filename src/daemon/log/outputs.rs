@@ -130,9 +130,9 @@ impl Outputs {
         self.auto.any_pending()
     }
 
-    /// Create the AUTO files still pending.
-    pub fn create_pending_auto_files(&mut self, log: &mut MainLog) {
-        self.auto.create_pending(log);
+    /// Create the AUTO files still pending, in the order of `keys`.
+    pub fn create_pending_auto_files(&mut self, keys: &[Key], log: &mut MainLog) {
+        self.auto.create_pending(keys, log);
     }
 
     /// The channel logs of a process about to be spawned. Files are opened

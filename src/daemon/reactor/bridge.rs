@@ -110,7 +110,7 @@ impl ReactorBackend {
     /// system.multicall: the calls in order, each answered as if alone
     /// (so each sees the effects of the ones before it); a fault becomes
     /// that entry's struct, as in Python.
-    fn multicall(params: &[Value], mut answer: impl FnMut(Call) -> Answer) -> Answer {
+    fn multicall(params: &[Value], answer: &mut dyn FnMut(Call) -> Answer) -> Answer {
         let [Value::Array(calls)] = params else {
             return Err(Fault::named(faults::INCORRECT_PARAMETERS, None));
         };
@@ -212,7 +212,7 @@ impl Backend for ReactorBackend {
             // Every call is answered from this one snapshot, so the answer
             // is the one its generation stands for.
             let answer = if call.method == "system.multicall" {
-                Self::multicall(&call.params, |c| self.answer_from(&snapshot, c))
+                Self::multicall(&call.params, &mut |c| self.answer_from(&snapshot, c))
             } else {
                 self.answer_from(&snapshot, call)
             };
@@ -228,7 +228,7 @@ impl Backend for ReactorBackend {
             return Reply::Ready(encoded);
         }
         let answer = if call.method == "system.multicall" {
-            Self::multicall(&call.params, |c| self.answer(c))
+            Self::multicall(&call.params, &mut |c| self.answer(c))
         } else {
             self.answer(call)
         };

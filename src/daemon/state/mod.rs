@@ -234,7 +234,8 @@ impl Daemon {
         // The snapshot is the first to show the AUTO file names, before any
         // answer goes out: the files not created by a spawn yet are now.
         if self.outputs.auto_files_pending() {
-            self.outputs.create_pending_auto_files(&mut self.log);
+            let keys = self.table.keys();
+            self.outputs.create_pending_auto_files(&keys, &mut self.log);
         }
         let mut processes: Vec<View> = self
             .table

@@ -16,7 +16,7 @@
 //! batch ends within one turn of the loop, so a child that exits at once is
 //! reaped in a later turn, when its pid is known.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::Daemon;
 use crate::daemon::log::childlog::ChannelLog;
@@ -77,54 +77,57 @@ impl Daemon {
     /// the ones already prepared. Without that thread (the system refused
     /// it), each is started here instead.
     fn start_in_parallel(&mut self, keys: &[Key]) -> Vec<Result<(Spawned, Logs), String>> {
-        let mut started: Vec<Option<Result<Spawned, String>>> = keys.iter().map(|_| None).collect();
-        let mut logs: Vec<Option<Logs>> = keys.iter().map(|_| None).collect();
-        std::thread::scope(|scope| {
-            let (to_spawner, jobs) = mpsc::sync_channel::<(usize, spawn::Prepared)>(PREPARED_AHEAD);
-            let (to_loop, results) = mpsc::channel();
-            let spawner = std::thread::Builder::new()
+        let shared: Shared = Arc::new((Mutex::new(Handoff::new(keys.len())), Condvar::new()));
+        let spawner = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
                 .name("spawner".to_string())
                 .stack_size(SPAWNER_STACK)
-                .spawn_scoped(scope, move || {
-                    for (i, prepared) in jobs {
-                        if to_loop.send((i, prepared.start())).is_err() {
-                            break;
-                        }
-                    }
-                });
-            let to_spawner = spawner.is_ok().then_some(to_spawner);
-            for (i, &key) in keys.iter().enumerate() {
-                let prepared = match self.prepare_spawn(key) {
-                    Ok((prepared, its_logs)) => {
-                        logs[i] = Some(its_logs);
-                        prepared
-                    }
-                    Err(message) => {
-                        started[i] = Some(Err(message));
-                        continue;
-                    }
-                };
-                let unsent = match &to_spawner {
-                    Some(to_spawner) => to_spawner.send((i, prepared)).err().map(|e| e.0 .1),
-                    None => Some(prepared),
-                };
-                if let Some(prepared) = unsent {
-                    started[i] = Some(prepared.start());
+                .spawn(move || start_all(&shared))
+                .ok()
+        };
+        let (handoff, changed) = &*shared;
+        let mut logs: Vec<Option<Logs>> = keys.iter().map(|_| None).collect();
+        let mut failed: Vec<Option<String>> = keys.iter().map(|_| None).collect();
+        for (i, &key) in keys.iter().enumerate() {
+            let prepared = match self.prepare_spawn(key) {
+                Ok((prepared, its_logs)) => {
+                    logs[i] = Some(its_logs);
+                    prepared
                 }
+                Err(message) => {
+                    failed[i] = Some(message);
+                    continue;
+                }
+            };
+            if spawner.is_none() {
+                lock(handoff).started[i] = Some(prepared.start());
+                continue;
             }
-            // The spawner ends once it has started all it was sent.
-            drop(to_spawner);
-            for (i, result) in results {
-                started[i] = Some(result);
+            let mut h = lock(handoff);
+            while h.ahead() >= PREPARED_AHEAD {
+                h = changed.wait(h).unwrap_or_else(|e| e.into_inner());
             }
-        });
+            h.prepared[i] = Some(prepared);
+            h.ready = i + 1;
+            changed.notify_all();
+        }
+        lock(handoff).finished = true;
+        changed.notify_all();
+        if let Some(spawner) = spawner {
+            // It returns once it has started all that was prepared.
+            let _ = spawner.join();
+        }
+        let started = std::mem::take(&mut lock(handoff).started);
         started
             .into_iter()
             .zip(logs)
-            .map(|(started, logs)| match (started, logs) {
-                (Some(Ok(spawned)), Some(logs)) => Ok((spawned, logs)),
-                (Some(Err(message)), _) => Err(message),
-                // Every prepared spawn is started and reported above.
+            .zip(failed)
+            .map(|((started, logs), failed)| match (started, logs, failed) {
+                (_, _, Some(message)) => Err(message),
+                (Some(Ok(spawned)), Some(logs), None) => Ok((spawned, logs)),
+                (Some(Err(message)), _, None) => Err(message),
+                // Only if the spawner died before starting it.
                 _ => Err("unknown error during fork".to_string()),
             })
             .collect()
@@ -146,5 +149,75 @@ impl Daemon {
         self.bus.spawned(key, spawned.pid);
         self.table.track(spawned.pid, key);
         self.table.process_mut(key).spawned(spawned.pid, now)
+    }
+}
+
+/// What the event loop and the spawner thread of a batch share.
+struct Handoff {
+    /// Spawns prepared and not taken yet, by their place in the batch.
+    prepared: Vec<Option<spawn::Prepared>>,
+    /// How many places have been prepared (or failed) so far.
+    ready: usize,
+    /// The next place the spawner starts.
+    next: usize,
+    /// What each start gave.
+    started: Vec<Option<Result<Spawned, String>>>,
+    /// The event loop prepares nothing more.
+    finished: bool,
+}
+
+type Shared = Arc<(Mutex<Handoff>, Condvar)>;
+
+impl Handoff {
+    fn new(len: usize) -> Handoff {
+        Handoff {
+            prepared: (0..len).map(|_| None).collect(),
+            ready: 0,
+            next: 0,
+            started: (0..len).map(|_| None).collect(),
+            finished: false,
+        }
+    }
+
+    /// Prepared spawns waiting to be started.
+    fn ahead(&self) -> usize {
+        self.prepared[self.next..self.ready]
+            .iter()
+            .filter(|p| p.is_some())
+            .count()
+    }
+}
+
+fn lock(handoff: &Mutex<Handoff>) -> std::sync::MutexGuard<'_, Handoff> {
+    handoff.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The spawner thread: start each prepared spawn in order, until the event
+/// loop has finished preparing and nothing is left.
+fn start_all(shared: &Shared) {
+    let (handoff, changed) = &**shared;
+    loop {
+        let (i, prepared) = {
+            let mut h = lock(handoff);
+            loop {
+                if h.next < h.ready {
+                    let i = h.next;
+                    h.next += 1;
+                    match h.prepared[i].take() {
+                        Some(prepared) => break (i, prepared),
+                        // A spawn that failed before its clone.
+                        None => continue,
+                    }
+                }
+                if h.finished {
+                    return;
+                }
+                h = changed.wait(h).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        // Room for the event loop to prepare one more.
+        changed.notify_all();
+        let result = prepared.start();
+        lock(handoff).started[i] = Some(result);
     }
 }
