@@ -14,6 +14,7 @@ pub mod reactor;
 pub mod rpc;
 pub mod startup;
 pub mod state;
+pub mod timefmt;
 
 use std::path::PathBuf;
 

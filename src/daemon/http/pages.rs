@@ -146,7 +146,7 @@ pub(super) fn error(
 /// RFC 1123 date in GMT: `Sat, 21 Nov 2026 04:36:17 GMT`.
 pub(super) fn http_date(secs: i64) -> String {
     match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(t) => t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        Some(t) => crate::daemon::timefmt::http_date(&t),
         None => "Thu, 01 Jan 1970 00:00:00 GMT".to_string(),
     }
 }

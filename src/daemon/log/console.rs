@@ -73,7 +73,7 @@ impl LineAssembler {
     fn emit_line(&mut self, out: &mut Vec<u8>) {
         if self.timestamps {
             let now = Local::now().naive_local();
-            out.extend_from_slice(now.format("%Y-%m-%d %H:%M:%S,%3f ").to_string().as_bytes());
+            out.extend_from_slice(crate::daemon::timefmt::console_stamp(&now).as_bytes());
         }
         if let Some(prefix) = &self.prefix {
             out.extend_from_slice(prefix.as_bytes());

@@ -43,7 +43,10 @@ impl Syslog {
         text: &str,
         format: impl Fn(&str) -> String,
     ) -> io::Result<()> {
-        let header = format!("<14>{} supervisord: ", now.format("%b %e %H:%M:%S"));
+        let header = format!(
+            "<14>{} supervisord: ",
+            crate::daemon::timefmt::syslog_stamp(&now)
+        );
         for line in text.trim_end_matches('\n').split('\n') {
             let datagram = header.clone() + &format(line);
             self.send_datagram(datagram.as_bytes()).map_err(|e| {

@@ -34,9 +34,7 @@ pub(super) fn call1(site: &Arc<Site>, method: &str, name: &str) -> Result<Value,
 /// The current time as C's `asctime` in local time:
 /// `Sat Nov 21 04:40:17 2026` (day of month space-padded).
 pub(super) fn ctime_now() -> String {
-    chrono::Local::now()
-        .format("%a %b %e %H:%M:%S %Y")
-        .to_string()
+    crate::daemon::timefmt::asctime(&chrono::Local::now())
 }
 
 /// When this process (supervisord) started, in seconds since the epoch;

@@ -150,7 +150,7 @@ fn page_start(out: &mut String, page: &str, title: &str) {
 }
 
 fn page_end(out: &mut String) {
-    let year = chrono::Local::now().format("%Y");
+    let year = chrono::Datelike::year(&chrono::Local::now());
     let _ = write!(
         out,
         "<footer><a href=\"http://supervisord.org\">Supervisor</a> \

@@ -130,9 +130,7 @@ impl Process {
                 // Stopped from BACKOFF without ever exiting: Supervisor
                 // formats its stop time of 0, the epoch.
                 let stop = self.laststop_wall.unwrap_or(SystemTime::UNIX_EPOCH);
-                chrono::DateTime::<chrono::Local>::from(stop)
-                    .format("%b %d %I:%M %p")
-                    .to_string()
+                crate::daemon::timefmt::stop_time(&chrono::DateTime::<chrono::Local>::from(stop))
             }
             State::Starting | State::Stopping | State::Unknown => String::new(),
         }
