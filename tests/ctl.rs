@@ -41,12 +41,11 @@ impl Server {
         fs::write(
             &conf,
             format!(
-                "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
-                 childlogdir={d}\nsilent=true\n\
-                 [unix_http_server]\nfile={d}/s.sock\n\
+                "{}[unix_http_server]\nfile={d}/s.sock\n\
                  [rpcinterface:supervisor]\n\
                  supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
                  [supervisorctl]\nserverurl=unix://{d}/s.sock\n{}",
+                common::header(dir.path(), "info"),
                 PROGRAMS.replace("{dir}", &d.to_string())
             ),
         )
@@ -410,9 +409,9 @@ fn status_in_one_multicall_keeps_the_upcheck_verdict() {
     fs::write(
         &conf,
         format!(
-            "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
-             silent=true\n[unix_http_server]\nfile={d}/s.sock\n\
-             [supervisorctl]\nserverurl=unix://{d}/s.sock\n"
+            "{}[unix_http_server]\nfile={d}/s.sock\n\
+             [supervisorctl]\nserverurl=unix://{d}/s.sock\n",
+            common::header(dir.path(), "info")
         ),
     )
     .unwrap();

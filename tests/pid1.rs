@@ -2,11 +2,13 @@
 //! --mount-proc`), as in a container: orphans are reaped, SIGTERM ends
 //! everything and the exit status is 0.
 
+mod common;
+
 use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_supervisord");
+use common::BIN;
 
 /// `(pid, ppid, state, command name)` of every process, from /proc.
 fn processes() -> Vec<(i32, i32, char, String)> {
@@ -55,11 +57,10 @@ fn as_pid1_orphans_leave_no_zombies_and_sigterm_exits_zero() {
     fs::write(
         &conf,
         format!(
-            "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\n\
-             childlogdir={d}\nsilent=true\n\
-             [program:orphaner]\n\
+            "{}[program:orphaner]\n\
              command=sh -c 'for i in $(seq 1000); do (sleep 0.5 &); done; touch {d}/done; exec sleep 1000'\n\
-             startsecs=0\n"
+             startsecs=0\n",
+            common::header(dir.path(), "info")
         ),
     )
     .unwrap();
