@@ -24,9 +24,11 @@ fn millis(t: &impl Timelike) -> u32 {
     (t.nanosecond() / 1_000_000).min(999)
 }
 
-/// `%Y-%m-%d %H:%M:%S,%3f `: a console line's timestamp and its space.
-pub fn console_stamp<T: Datelike + Timelike>(t: &T) -> String {
-    format!(
+/// `%Y-%m-%d %H:%M:%S,%3f ` (a log line's timestamp and its space),
+/// milliseconds truncated as Supervisor does, appended to `out`.
+pub fn log_stamp<T: Datelike + Timelike>(out: &mut String, t: &T) {
+    let _ = write!(
+        out,
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{:03} ",
         t.year(),
         t.month(),
@@ -35,7 +37,7 @@ pub fn console_stamp<T: Datelike + Timelike>(t: &T) -> String {
         t.minute(),
         t.second(),
         millis(t)
-    )
+    );
 }
 
 /// `%b %e %H:%M:%S` (syslog's header: the day of the month space-padded).
@@ -114,10 +116,9 @@ mod tests {
                 .unwrap()
                 .and_hms_milli_opt(h, mi, s, ms)
                 .unwrap();
-            assert_eq!(
-                console_stamp(&t),
-                t.format("%Y-%m-%d %H:%M:%S,%3f ").to_string()
-            );
+            let mut stamp = String::new();
+            log_stamp(&mut stamp, &t);
+            assert_eq!(stamp, t.format("%Y-%m-%d %H:%M:%S,%3f ").to_string());
             assert_eq!(syslog_stamp(&t), t.format("%b %e %H:%M:%S").to_string());
             assert_eq!(stop_time(&t), t.format("%b %d %I:%M %p").to_string());
             assert_eq!(asctime(&t), t.format("%a %b %e %H:%M:%S %Y").to_string());

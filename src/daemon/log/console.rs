@@ -73,7 +73,9 @@ impl LineAssembler {
     fn emit_line(&mut self, out: &mut Vec<u8>) {
         if self.timestamps {
             let now = Local::now().naive_local();
-            out.extend_from_slice(crate::daemon::timefmt::console_stamp(&now).as_bytes());
+            let mut stamp = String::with_capacity(24);
+            crate::daemon::timefmt::log_stamp(&mut stamp, &now);
+            out.extend_from_slice(stamp.as_bytes());
         }
         if let Some(prefix) = &self.prefix {
             out.extend_from_slice(prefix.as_bytes());

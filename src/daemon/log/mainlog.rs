@@ -14,7 +14,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use chrono::{Datelike, Local, NaiveDateTime, Timelike};
+use chrono::{Local, NaiveDateTime};
 
 use super::rotate::RotatingFile;
 use super::syslog::{Syslog, SOCKET as SYSLOG_SOCKET};
@@ -36,18 +36,13 @@ pub fn tag(level: LogLevel) -> &'static str {
 /// One log line: `YYYY-MM-DD HH:MM:SS,mmm LEVL message\n`, milliseconds
 /// truncated as Supervisor does. `msg` is written as it is, newlines included.
 pub fn format_line(time: NaiveDateTime, level: LogLevel, msg: &str) -> String {
-    // Above 999 only inside a leap second.
-    let millis = (time.nanosecond() / 1_000_000).min(999);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02},{millis:03} {} {msg}\n",
-        time.year(),
-        time.month(),
-        time.day(),
-        time.hour(),
-        time.minute(),
-        time.second(),
-        tag(level),
-    )
+    let mut line = String::with_capacity(30 + msg.len());
+    crate::daemon::timefmt::log_stamp(&mut line, &time);
+    line.push_str(tag(level));
+    line.push(' ');
+    line.push_str(msg);
+    line.push('\n');
+    line
 }
 
 /// supervisord's log. Create it with [`MainLog::queued`] at startup, log

@@ -85,10 +85,15 @@ impl ReactorBackend {
             .clone()
     }
 
-    /// Run one call: from the snapshot when it only reads, otherwise on the
-    /// reactor, waiting here (never there) for a deferred answer.
+    /// Run one call against the latest snapshot (see `answer_from`).
     fn answer(&self, call: Call) -> Answer {
-        if let Some(answer) = self.snapshot().answer(&call) {
+        self.answer_from(&self.snapshot(), call)
+    }
+
+    /// Run one call from `snapshot` when it only reads, otherwise on the
+    /// reactor, waiting here (never there) for a deferred answer.
+    fn answer_from(&self, snapshot: &Snapshot, call: Call) -> Answer {
+        if let Some(answer) = snapshot.answer(&call) {
             return answer;
         }
         let (reply, answer) = mpsc::channel();
@@ -96,15 +101,6 @@ impl ReactorBackend {
             return Err(shutting_down());
         }
         answer.recv().unwrap_or_else(|_| Err(shutting_down()))
-    }
-
-    /// Answer `call` from `snapshot` (a status read always is; anything
-    /// else goes the usual way).
-    fn answer_from(&self, snapshot: &Snapshot, call: Call) -> Answer {
-        match snapshot.answer(&call) {
-            Some(answer) => answer,
-            None => self.answer(call),
-        }
     }
 
     /// system.multicall: the calls in order, each answered as if alone

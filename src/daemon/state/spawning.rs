@@ -88,7 +88,6 @@ impl Daemon {
         };
         let (handoff, changed) = &*shared;
         let mut logs: Vec<Option<Logs>> = keys.iter().map(|_| None).collect();
-        let mut failed: Vec<Option<String>> = keys.iter().map(|_| None).collect();
         for (i, &key) in keys.iter().enumerate() {
             let prepared = match self.prepare_spawn(key) {
                 Ok((prepared, its_logs)) => {
@@ -96,7 +95,8 @@ impl Daemon {
                     prepared
                 }
                 Err(message) => {
-                    failed[i] = Some(message);
+                    // The spawner skips a place with nothing prepared.
+                    lock(handoff).started[i] = Some(Err(message));
                     continue;
                 }
             };
@@ -122,11 +122,9 @@ impl Daemon {
         started
             .into_iter()
             .zip(logs)
-            .zip(failed)
-            .map(|((started, logs), failed)| match (started, logs, failed) {
-                (_, _, Some(message)) => Err(message),
-                (Some(Ok(spawned)), Some(logs), None) => Ok((spawned, logs)),
-                (Some(Err(message)), _, None) => Err(message),
+            .map(|(started, logs)| match (started, logs) {
+                (Some(Ok(spawned)), Some(logs)) => Ok((spawned, logs)),
+                (Some(Err(message)), _) => Err(message),
                 // Only if the spawner died before starting it.
                 _ => Err("unknown error during fork".to_string()),
             })
